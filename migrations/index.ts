@@ -1,0 +1,11 @@
+/** Every index migration, in order. Add new ones at the end; never edit an applied one. */
+import type { IndexMigration } from '../src/db/index-migrations.js';
+import { contactNotesIndexes } from './001-contact-notes-indexes.js';
+import { contactsUsersIndexes } from './002-contacts-users-indexes.js';
+import { migrationStateIndexes } from './003-migration-state-indexes.js';
+
+export const INDEX_MIGRATIONS: readonly IndexMigration[] = [
+  contactNotesIndexes,
+  contactsUsersIndexes,
+  migrationStateIndexes,
+];

@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+/**
+ * The one binary: `notes-migrator <command>`. The only module that reads `process.env` and
+ * decides the process exit code.
+ */
+import { CommanderError } from 'commander';
+
+import { EXIT } from './cli/cli-io.js';
+import { createProgram } from './cli/program.js';
+import { AppError, toError } from './errors.js';
+
+async function main(): Promise<void> {
+  const program = createProgram({
+    env: process.env,
+    stdin: process.stdin,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    setExitCode: (code) => {
+      process.exitCode = code;
+    },
+  });
+  try {
+    await program.parseAsync(process.argv);
+  } catch (e) {
+    if (e instanceof CommanderError) {
+      // --help and --version end here with code 0; usage errors were already printed.
+      process.exitCode = e.exitCode === 0 ? EXIT.ok : EXIT.rejected;
+      return;
+    }
+    const err = toError(e);
+    process.stderr.write(`${err instanceof AppError ? `${err.code}: ` : ''}${err.message}\n`);
+    process.exitCode =
+      err instanceof AppError && err.code === 'CONFIG_INVALID' ? EXIT.config : EXIT.unexpected;
+  }
+}
+
+void main();

@@ -1,0 +1,22 @@
+/**
+ * The `notes-migrator` command tree. Each command lives in its own module and registers itself here.
+ */
+import { Command } from 'commander';
+
+import type { CliIo } from './cli-io.js';
+import { registerMigrateCommand } from './migrate-command.js';
+
+export function createProgram(io: CliIo): Command {
+  const program = new Command()
+    .name('notes-migrator')
+    .description('Migrate legacy CRM contact notes into the CDP notes collection')
+    .showHelpAfterError()
+    .configureOutput({
+      writeOut: (s) => io.stdout.write(s),
+      writeErr: (s) => io.stderr.write(s),
+    })
+    .exitOverride();
+
+  registerMigrateCommand(program, io);
+  return program;
+}

@@ -1,0 +1,195 @@
+/**
+ * `migration_runs`: one document per run. Every write made by a worker is fenced on
+ * `{_id: run_id, lease_epoch}` (DESIGN.md §3), so a worker that lost its CID lease can no longer
+ * move progress or status. Progress writes use absolute values, never `$inc`, so repeating one
+ * (after a lost acknowledgement) changes nothing.
+ */
+import type { Collection, Filter } from 'mongodb';
+
+import { isTerminalStatus, type RunMode, type TerminalRunStatus } from '../domain.js';
+import type { RunClosureDoc, RunDoc, RunErrorDoc } from './documents.js';
+
+export interface NewRun {
+  runId: string;
+  cid: string;
+  companySsoId: string;
+  mode: RunMode;
+  resumedFromRunId: string | null;
+  /** Page to continue after (0 = from the start). */
+  checkpointPage: number;
+}
+
+/** Counters a worker owns while it holds the lease; written as absolute values. */
+export interface RunCounters {
+  notes_total: number | null;
+  notes_processed: number;
+  notes_migrated: number;
+  notes_skipped: number;
+  notes_failed: number;
+  notes_with_warnings: number;
+  out_of_scope_count: number;
+  progress_pct: number;
+  failure_rate: number;
+}
+
+export interface RunFinish {
+  status: TerminalRunStatus;
+  matchPct?: number | null;
+  notesInScope?: number | null;
+  closure?: RunClosureDoc | null;
+  haltReason?: string | null;
+  error?: RunErrorDoc | null;
+}
+
+export const EMPTY_COUNTERS: RunCounters = {
+  notes_total: null,
+  notes_processed: 0,
+  notes_migrated: 0,
+  notes_skipped: 0,
+  notes_failed: 0,
+  notes_with_warnings: 0,
+  out_of_scope_count: 0,
+  progress_pct: 0,
+  failure_rate: 0,
+};
+
+export interface RunsRepository {
+  create(run: NewRun, now: Date, counters?: RunCounters): Promise<RunDoc>;
+  setJobId(runId: string, jobId: string): Promise<void>;
+  get(runId: string): Promise<RunDoc | null>;
+  latestForCid(cid: string): Promise<RunDoc | null>;
+  listForCid(cid: string, limit: number): Promise<RunDoc[]>;
+  /** The newest terminal run of a CID that did not succeed (what `mode: "resume"` continues). */
+  latestResumableForCid(cid: string): Promise<RunDoc | null>;
+  /** Stamps the run with a new lease epoch; null when the run is terminal or already has a newer epoch. */
+  stampLease(runId: string, epoch: number, owner: string, now: Date): Promise<RunDoc | null>;
+  /** Fenced: counters and checkpoint of a finished page, in one update. False = lease lost. */
+  recordPage(
+    runId: string,
+    epoch: number,
+    page: number,
+    totalPages: number | null,
+    counters: RunCounters,
+    now: Date,
+  ): Promise<boolean>;
+  /** Fenced: counters only (e.g. notes_total learned from the first page). */
+  updateCounters(runId: string, epoch: number, counters: RunCounters, now: Date): Promise<boolean>;
+  /** Fenced: terminal status. False = lease lost (someone else decides the outcome). */
+  finish(runId: string, epoch: number, finish: RunFinish, now: Date): Promise<boolean>;
+  /** Unfenced terminal status for a run no worker ever claimed (its job was lost). */
+  finishUnclaimed(runId: string, finish: RunFinish, now: Date): Promise<boolean>;
+  /** Asks the worker to stop after its current page. Returns the run, or null when none is in progress. */
+  requestCancel(cid: string, now: Date): Promise<RunDoc | null>;
+}
+
+export function createRunsRepository(collection: Collection<RunDoc>): RunsRepository {
+  const fenced = (runId: string, epoch: number): Filter<RunDoc> => ({
+    _id: runId,
+    lease_epoch: epoch,
+    status: 'in_progress',
+  });
+
+  return {
+    async create(run, now, counters = EMPTY_COUNTERS) {
+      const doc: RunDoc = {
+        _id: run.runId,
+        cid: run.cid,
+        company_sso_id: run.companySsoId,
+        mode: run.mode,
+        status: 'in_progress',
+        job_id: null,
+        resumed_from_run_id: run.resumedFromRunId,
+        lease_epoch: 0,
+        owner: null,
+        ...counters,
+        notes_in_scope: null,
+        match_pct: null,
+        checkpoint: { page: run.checkpointPage, total_pages: null },
+        cancel_requested: false,
+        halt_reason: null,
+        error: null,
+        closure: null,
+        created_at: now,
+        started_at: null,
+        updated_at: now,
+        finished_at: null,
+      };
+      await collection.insertOne(doc);
+      return doc;
+    },
+
+    async setJobId(runId, jobId) {
+      await collection.updateOne({ _id: runId }, { $set: { job_id: jobId } });
+    },
+
+    get: (runId) => collection.findOne({ _id: runId }),
+
+    latestForCid: (cid) => collection.findOne({ cid }, { sort: { created_at: -1, _id: -1 } }),
+
+    listForCid: (cid, limit) =>
+      collection.find({ cid }).sort({ created_at: -1, _id: -1 }).limit(limit).toArray(),
+
+    latestResumableForCid: (cid) =>
+      collection.findOne(
+        { cid, status: { $in: ['failed', 'halted', 'cancelled', 'completed_with_errors'] } },
+        { sort: { created_at: -1, _id: -1 } },
+      ),
+
+    async stampLease(runId, epoch, owner, now) {
+      const run = await collection.findOneAndUpdate(
+        { _id: runId, status: 'in_progress', lease_epoch: { $lt: epoch } },
+        { $set: { lease_epoch: epoch, owner, updated_at: now } },
+        { returnDocument: 'after' },
+      );
+      if (run && run.started_at === null) {
+        await collection.updateOne({ _id: runId, started_at: null }, { $set: { started_at: now } });
+        run.started_at = now;
+      }
+      return run;
+    },
+
+    async recordPage(runId, epoch, page, totalPages, counters, now) {
+      const r = await collection.updateOne(fenced(runId, epoch), {
+        $set: { ...counters, checkpoint: { page, total_pages: totalPages }, updated_at: now },
+      });
+      return r.matchedCount === 1;
+    },
+
+    async updateCounters(runId, epoch, counters, now) {
+      const r = await collection.updateOne(fenced(runId, epoch), { $set: { ...counters, updated_at: now } });
+      return r.matchedCount === 1;
+    },
+
+    async finish(runId, epoch, finish, now) {
+      const r = await collection.updateOne(fenced(runId, epoch), { $set: finishFields(finish, now) });
+      return r.matchedCount === 1;
+    },
+
+    async finishUnclaimed(runId, finish, now) {
+      const r = await collection.updateOne(
+        { _id: runId, status: 'in_progress', lease_epoch: 0 },
+        { $set: finishFields(finish, now) },
+      );
+      return r.matchedCount === 1;
+    },
+
+    requestCancel: (cid, now) =>
+      collection.findOneAndUpdate(
+        { cid, status: 'in_progress' },
+        { $set: { cancel_requested: true, updated_at: now } },
+        { sort: { created_at: -1 }, returnDocument: 'after' },
+      ),
+  };
+}
+
+function finishFields(finish: RunFinish, now: Date): Partial<RunDoc> {
+  if (!isTerminalStatus(finish.status))
+    throw new Error(`finish: ${String(finish.status)} is not a terminal status`);
+  const fields: Partial<RunDoc> = { status: finish.status, finished_at: now, updated_at: now };
+  if (finish.matchPct !== undefined) fields.match_pct = finish.matchPct;
+  if (finish.notesInScope !== undefined) fields.notes_in_scope = finish.notesInScope;
+  if (finish.closure !== undefined) fields.closure = finish.closure;
+  if (finish.haltReason !== undefined) fields.halt_reason = finish.haltReason;
+  if (finish.error !== undefined) fields.error = finish.error;
+  return fields;
+}
