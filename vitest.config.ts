@@ -1,9 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
-const withDatabase = {
-  globalSetup: ['test/helpers/global-setup.ts'],
-  setupFiles: ['test/helpers/leak-check.ts'],
-};
+const leakCheck = ['test/helpers/leak-check.ts'];
+const database = 'test/helpers/global-setup.ts';
 
 export default defineConfig({
   test: {
@@ -12,14 +10,15 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
-          setupFiles: ['test/helpers/leak-check.ts'],
+          setupFiles: leakCheck,
         },
       },
       {
         test: {
           name: 'integration',
           include: ['test/integration/**/*.test.ts'],
-          ...withDatabase,
+          globalSetup: [database],
+          setupFiles: leakCheck,
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
@@ -28,7 +27,9 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
-          ...withDatabase,
+          // Builds dist/ once, so CLI tests run the real binary.
+          globalSetup: ['test/helpers/build-once.ts', database],
+          setupFiles: leakCheck,
           testTimeout: 300_000,
           hookTimeout: 120_000,
         },
