@@ -3,9 +3,11 @@ import type { IndexMigration } from '../src/db/index-migrations.js';
 import { contactNotesIndexes } from './001-contact-notes-indexes.js';
 import { contactsUsersIndexes } from './002-contacts-users-indexes.js';
 import { migrationStateIndexes } from './003-migration-state-indexes.js';
+import { agendaIndexes } from './004-agenda-indexes.js';
 
 export const INDEX_MIGRATIONS: readonly IndexMigration[] = [
   contactNotesIndexes,
   contactsUsersIndexes,
   migrationStateIndexes,
+  agendaIndexes,
 ];

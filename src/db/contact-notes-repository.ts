@@ -3,7 +3,13 @@
  * validation needs, and the read path's query. Notes written by people (no `legacy_crm_note_id`)
  * are never matched by any write here.
  */
-import { type AnyBulkWriteOperation, type Collection, MongoBulkWriteError, type WriteError } from 'mongodb';
+import {
+  type AnyBulkWriteOperation,
+  type Collection,
+  MongoBulkWriteError,
+  ObjectId,
+  type WriteError,
+} from 'mongodb';
 
 import type { NoteFailureCode } from '../domain.js';
 import { toError } from '../errors.js';
@@ -43,6 +49,8 @@ export interface NotesBatchResult {
 export interface ContactNotesRepository {
   createNotesBatch(notes: readonly NewMigratedNote[]): Promise<NotesBatchResult>;
   countLegacyNotes(companySsoId: string): Promise<number>;
+  /** How many of these notes were inserted at or after `since` (their ObjectId time). */
+  countInsertedSince(companySsoId: string, legacyCrmNoteIds: readonly string[], since: Date): Promise<number>;
   listForContact(companySsoId: string, contactId: string, limit: number): Promise<ContactNoteDoc[]>;
 }
 
@@ -52,6 +60,16 @@ export function createContactNotesRepository(collection: Collection<ContactNoteD
 
     countLegacyNotes: (companySsoId) =>
       collection.countDocuments({ company_sso_id: companySsoId, legacy_crm_note_id: { $exists: true } }),
+
+    async countInsertedSince(companySsoId, legacyCrmNoteIds, since) {
+      if (legacyCrmNoteIds.length === 0) return 0;
+      return collection.countDocuments({
+        company_sso_id: companySsoId,
+        legacy_crm_note_id: { $in: [...legacyCrmNoteIds] },
+        // Server-generated ids carry the insert second; a replayed page only needs that precision.
+        _id: { $gte: ObjectId.createFromTime(Math.floor(since.getTime() / 1000)) },
+      });
+    },
 
     listForContact: (companySsoId, contactId, limit) =>
       collection

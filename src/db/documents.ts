@@ -104,6 +104,8 @@ export interface RunDoc {
   progress_pct: number;
   failure_rate: number;
   match_pct: number | null;
+  /** CRM page size, fixed for the life of the run so checkpoints keep meaning the same notes. */
+  page_size: number;
   checkpoint: { page: number; total_pages: number | null };
   cancel_requested: boolean;
   halt_reason: string | null;

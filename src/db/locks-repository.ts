@@ -37,6 +37,8 @@ export interface LocksRepository {
   claim(lease: ClaimLease): Promise<LockDoc | null>;
   /** Heartbeat: extends the lease only while this worker still holds this epoch. */
   renew(cid: string, runId: string, epoch: number, leaseMs: number, now: Date): Promise<boolean>;
+  /** Ends this worker's lease now (shutdown hand-off): any worker may claim the lock at once. */
+  expire(cid: string, runId: string, epoch: number, now: Date): Promise<boolean>;
   /** Deletes the lock when it is still this worker's (run and epoch). */
   release(cid: string, runId: string, epoch: number): Promise<boolean>;
   /** Deletes a lock that was never claimed (trigger rollback, lost job). */
@@ -106,6 +108,14 @@ export function createLocksRepository(collection: Collection<LockDoc>): LocksRep
       const r = await collection.updateOne(
         { _id: cid, run_id: runId, epoch },
         { $set: { expires_at: new Date(now.getTime() + leaseMs), updated_at: now } },
+      );
+      return r.matchedCount === 1;
+    },
+
+    async expire(cid, runId, epoch, now) {
+      const r = await collection.updateOne(
+        { _id: cid, run_id: runId, epoch },
+        { $set: { expires_at: now, owner: null, updated_at: now } },
       );
       return r.matchedCount === 1;
     },

@@ -17,6 +17,7 @@ export interface NewRun {
   resumedFromRunId: string | null;
   /** Page to continue after (0 = from the start). */
   checkpointPage: number;
+  pageSize: number;
 }
 
 /** Counters a worker owns while it holds the lease; written as absolute values. */
@@ -78,6 +79,8 @@ export interface RunsRepository {
   finish(runId: string, epoch: number, finish: RunFinish, now: Date): Promise<boolean>;
   /** Unfenced terminal status for a run no worker ever claimed (its job was lost). */
   finishUnclaimed(runId: string, finish: RunFinish, now: Date): Promise<boolean>;
+  /** Unfenced: ends an in-progress run whose CID lock now belongs to another run (or is gone). */
+  finishOrphaned(runId: string, finish: RunFinish, now: Date): Promise<boolean>;
   /** Asks the worker to stop after its current page. Returns the run, or null when none is in progress. */
   requestCancel(cid: string, now: Date): Promise<RunDoc | null>;
 }
@@ -104,6 +107,7 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
         ...counters,
         notes_in_scope: null,
         match_pct: null,
+        page_size: run.pageSize,
         checkpoint: { page: run.checkpointPage, total_pages: null },
         cancel_requested: false,
         halt_reason: null,
@@ -168,6 +172,14 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
     async finishUnclaimed(runId, finish, now) {
       const r = await collection.updateOne(
         { _id: runId, status: 'in_progress', lease_epoch: 0 },
+        { $set: finishFields(finish, now) },
+      );
+      return r.matchedCount === 1;
+    },
+
+    async finishOrphaned(runId, finish, now) {
+      const r = await collection.updateOne(
+        { _id: runId, status: 'in_progress' },
         { $set: finishFields(finish, now) },
       );
       return r.matchedCount === 1;

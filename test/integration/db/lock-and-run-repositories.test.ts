@@ -11,7 +11,15 @@ const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
 async function newRun(cid: string) {
   const runId = randomUUID();
   await t.repos.runs.create(
-    { runId, cid, companySsoId: `co-${cid}`, mode: 'restart', resumedFromRunId: null, checkpointPage: 0 },
+    {
+      runId,
+      cid,
+      companySsoId: `co-${cid}`,
+      mode: 'restart',
+      resumedFromRunId: null,
+      checkpointPage: 0,
+      pageSize: 500,
+    },
     at(0),
   );
   return runId;
@@ -160,7 +168,15 @@ describe('run document fencing', () => {
     const first = randomUUID();
     const second = randomUUID();
     await t.repos.runs.create(
-      { runId: first, cid, companySsoId: 'co', mode: 'restart', resumedFromRunId: null, checkpointPage: 0 },
+      {
+        runId: first,
+        cid,
+        companySsoId: 'co',
+        mode: 'restart',
+        resumedFromRunId: null,
+        checkpointPage: 0,
+        pageSize: 500,
+      },
       at(1),
     );
     await t.repos.runs.stampLease(first, 1, 'w', at(1));
@@ -171,7 +187,15 @@ describe('run document fencing', () => {
       at(2),
     );
     await t.repos.runs.create(
-      { runId: second, cid, companySsoId: 'co', mode: 'resume', resumedFromRunId: first, checkpointPage: 3 },
+      {
+        runId: second,
+        cid,
+        companySsoId: 'co',
+        mode: 'resume',
+        resumedFromRunId: first,
+        checkpointPage: 3,
+        pageSize: 500,
+      },
       at(3),
     );
     expect((await t.repos.runs.latestForCid(cid))?._id).toBe(second);

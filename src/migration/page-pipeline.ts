@@ -1,0 +1,281 @@
+/**
+ * One CRM page through the pipeline (DESIGN.md §1 step 3): validation → note-type filter →
+ * contacts and owners (one query each) → HTML → attachments → idempotent write → failure log.
+ * Every note of the page ends in exactly one bucket (migrated, skipped, failed, out of scope);
+ * warnings ride along. Problems are data: only run-level trouble (database down) throws.
+ */
+import pLimit from 'p-limit';
+
+import type { CrmNote, CrmNoteResult } from '../crm/crm-note.js';
+import type { ContactNotesRepository, NewMigratedNote } from '../db/contact-notes-repository.js';
+import type { NoteAttachmentDoc } from '../db/documents.js';
+import type { FailuresRepository, NewFailure } from '../db/failures-repository.js';
+import type { ReasonCode } from '../domain.js';
+import type { Logger } from '../logger.js';
+import type { ContactResolver } from '../resolve/contact-resolver.js';
+import type { OwnerResolution, OwnerResolver } from '../resolve/owner-resolver.js';
+import type { AttachmentInput, AttachmentRehoster, NormalizeHtml } from './pipeline-ports.js';
+import type { PageTally } from './run-counters.js';
+
+export interface PageContext {
+  cid: string;
+  companySsoId: string;
+  runId: string;
+  page: number;
+  noteTypeAllowlist: ReadonlySet<number>;
+  /** Matched notes created on or after this instant were written by this run (a replayed page). */
+  countOwnInsertsSince: Date | null;
+  signal?: AbortSignal | undefined;
+}
+
+export interface PageDeps {
+  contacts: ContactResolver;
+  owners: OwnerResolver;
+  normalizeHtml: NormalizeHtml;
+  attachments: AttachmentRehoster;
+  contactNotes: Pick<ContactNotesRepository, 'createNotesBatch' | 'countInsertedSince'>;
+  failures: Pick<FailuresRepository, 'recordMany'>;
+  logger: Logger;
+  now: () => Date;
+  /** How many notes of a page may re-host attachments at once. */
+  attachmentNoteConcurrency: number;
+}
+
+export interface PageOutcome extends PageTally {
+  problemsByReason: Partial<Record<ReasonCode, number>>;
+  /** Ids of notes that ended in no bucket: always empty unless the pipeline has a bug. */
+  unaccountedIds: string[];
+}
+
+interface Problem {
+  noteId: string;
+  reasonCode: ReasonCode;
+  details: Record<string, unknown>;
+}
+
+/** A note still on its way to the database. */
+interface Candidate {
+  crm: CrmNote;
+  contactId: string;
+  owner: OwnerResolution;
+  html?: string;
+  hasVisibleText?: boolean;
+  attachments?: NoteAttachmentDoc[];
+}
+
+export async function processPage(
+  deps: PageDeps,
+  ctx: PageContext,
+  results: readonly CrmNoteResult[],
+): Promise<PageOutcome> {
+  const failures: Problem[] = [];
+  const warnings: Problem[] = [];
+  const fail = (noteId: string, reasonCode: ReasonCode, details: Record<string, unknown>) =>
+    failures.push({ noteId, reasonCode, details });
+  const warn = (noteId: string, reasonCode: ReasonCode, details: Record<string, unknown>) =>
+    warnings.push({ noteId, reasonCode, details });
+
+  // 1. Validation and note-type filter.
+  const seenIds = new Set<string>();
+  const inScope: CrmNote[] = [];
+  let outOfScope = 0;
+  results.forEach((result, index) => {
+    if (!result.ok) {
+      const id = result.legacyCrmNoteId ?? `invalid:page-${ctx.page}:index-${index}`;
+      fail(id, 'CRM_PAYLOAD_INVALID', {
+        ...result.details,
+        crm_id_readable: result.legacyCrmNoteId !== null,
+      });
+      return;
+    }
+    const note = result.note;
+    if (seenIds.has(note.id)) {
+      fail(`${note.id}:duplicate:page-${ctx.page}:index-${index}`, 'CRM_PAYLOAD_INVALID', {
+        reason: 'the same note id appears twice in one CRM page',
+        crm_id: note.id,
+      });
+      return;
+    }
+    seenIds.add(note.id);
+    if (!ctx.noteTypeAllowlist.has(note.crmNoteTypeId)) {
+      outOfScope++;
+      return;
+    }
+    inScope.push(note);
+  });
+
+  // 2. Contacts, then owners of the notes that have one.
+  const contactOf = await deps.contacts.resolve(ctx.companySsoId, inScope);
+  const mapped = inScope.filter((note) => {
+    const r = contactOf.get(note.id);
+    if (r?.ok) return true;
+    fail(note.id, 'CONTACT_NOT_MAPPED', r && !r.ok ? r.details : { reason: 'not resolved' });
+    return false;
+  });
+  const ownerOf = await deps.owners.resolve(ctx.companySsoId, mapped);
+  let candidates: Candidate[] = mapped.map((crm) => {
+    const contact = contactOf.get(crm.id);
+    const owner = ownerOf.get(crm.id);
+    if (!contact?.ok || !owner) throw new Error(`page pipeline: note ${crm.id} lost its contact or owner`);
+    if (!owner.mapped) warn(crm.id, 'OWNER_NOT_MAPPED', owner.details);
+    return { crm, contactId: contact.value, owner };
+  });
+
+  // 3. HTML: too long fails the note before any attachment is fetched for it.
+  candidates = candidates.filter((c) => {
+    const r = deps.normalizeHtml(c.crm.note);
+    if (!r.ok) {
+      fail(c.crm.id, r.reasonCode, r.details);
+      return false;
+    }
+    c.html = r.html;
+    c.hasVisibleText = r.hasVisibleText;
+    return true;
+  });
+
+  // 4. Attachments: a failed attachment never fails its note.
+  const limit = pLimit(Math.max(1, deps.attachmentNoteConcurrency));
+  await Promise.all(
+    candidates.map((c) =>
+      limit(async () => {
+        const inputs = attachmentInputs(c.crm);
+        if (inputs.length === 0) {
+          c.attachments = [];
+          return;
+        }
+        const { attachments, problems } = await deps.attachments.process(
+          ctx.companySsoId,
+          c.crm.id,
+          inputs,
+          ctx.signal,
+        );
+        c.attachments = attachments;
+        for (const [code, group] of groupBy(problems, (p) => p.reasonCode)) {
+          warn(c.crm.id, code, {
+            attachments: group.map((p) => ({ url: p.url, file_name: p.fileName, message: p.message })),
+          });
+        }
+      }),
+    ),
+  );
+
+  // 5. Nothing left to show: no text and no attachment.
+  candidates = candidates.filter((c) => {
+    if (c.hasVisibleText || (c.attachments?.length ?? 0) > 0) return true;
+    fail(c.crm.id, 'NOTE_EMPTY_AFTER_SANITIZE', {
+      original_length: c.crm.note.length,
+      attachments_declared: attachmentInputs(c.crm).length,
+    });
+    return false;
+  });
+  for (const c of candidates) {
+    if (c.crm.checkin !== null && c.crm.checkin !== undefined) {
+      warn(c.crm.id, 'CRM_CHECKIN_DROPPED', { reason: 'CDP notes have no location field' });
+    }
+  }
+
+  // 6. The idempotent write.
+  const batch = await deps.contactNotes.createNotesBatch(
+    candidates.map((c) => toNewNote(ctx.companySsoId, c)),
+  );
+  for (const f of batch.failed) fail(f.legacy_crm_note_id, f.reasonCode, f.details);
+  let { migrated, skipped } = batch;
+  if (ctx.countOwnInsertsSince && skipped > 0) {
+    // A replayed page: notes this run wrote before a crash count as migrated, not skipped.
+    const own = await deps.contactNotes.countInsertedSince(
+      ctx.companySsoId,
+      batch.writtenIds,
+      ctx.countOwnInsertsSince,
+    );
+    const moved = Math.min(own, skipped);
+    migrated += moved;
+    skipped -= moved;
+  }
+
+  // 7. The failure log: one record and one log line per (note, reason).
+  await recordProblems(deps, ctx, [...failures, ...warnings]);
+
+  const written = new Set(batch.writtenIds);
+  const failedIds = new Set(failures.map((f) => f.noteId));
+  const withWarnings = new Set(warnings.map((w) => w.noteId).filter((id) => written.has(id))).size;
+  const unaccountedIds = inScope.map((n) => n.id).filter((id) => !written.has(id) && !failedIds.has(id));
+  return {
+    seen: results.length,
+    migrated,
+    skipped,
+    failed: failedIds.size,
+    outOfScope,
+    withWarnings,
+    problemsByReason: countBy([...failures, ...warnings], (p) => p.reasonCode),
+    unaccountedIds,
+  };
+}
+
+function attachmentInputs(note: CrmNote): AttachmentInput[] {
+  const toInput = (kind: AttachmentInput['kind']) => (a: CrmNote['images'][number]) => ({
+    kind,
+    url: a.url,
+    fileName: a.fileName,
+    contentType: a.contentType,
+    size: a.size,
+  });
+  return [
+    ...note.images.map(toInput('image')),
+    ...note.audios.map(toInput('audio')),
+    ...note.attachments.map(toInput('document')),
+  ];
+}
+
+function toNewNote(companySsoId: string, c: Candidate): NewMigratedNote {
+  return {
+    company_sso_id: companySsoId,
+    contact_id: c.contactId,
+    owner_id: c.owner.mapped ? c.owner.ownerId : null,
+    note: c.html ?? '',
+    attachments: c.attachments ?? [],
+    created_at: c.crm.createdAt,
+    updated_at: c.crm.updatedAt,
+    legacy_crm_note_id: c.crm.id,
+    ...(c.owner.mapped ? {} : { legacy_owner_label: c.owner.legacyOwnerLabel }),
+  };
+}
+
+async function recordProblems(deps: PageDeps, ctx: PageContext, problems: Problem[]): Promise<void> {
+  if (problems.length === 0) return;
+  const log = deps.logger.child({ cid: ctx.cid, run_id: ctx.runId, page: ctx.page });
+  for (const p of problems) {
+    log.warn(
+      { legacy_crm_note_id: p.noteId, reason_code: p.reasonCode, details: p.details },
+      'crm_note_problem',
+    );
+  }
+  const records: NewFailure[] = problems.map((p) => ({
+    cid: ctx.cid,
+    companySsoId: ctx.companySsoId,
+    runId: ctx.runId,
+    legacyCrmNoteId: p.noteId,
+    reasonCode: p.reasonCode,
+    details: p.details,
+  }));
+  await deps.failures.recordMany(records, deps.now());
+}
+
+function groupBy<T, K>(items: readonly T[], key: (t: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
+
+function countBy<T, K extends string>(items: readonly T[], key: (t: T) => K): Partial<Record<K, number>> {
+  const out: Partial<Record<K, number>> = {};
+  for (const item of items) {
+    const k = key(item);
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}

@@ -1,0 +1,247 @@
+/**
+ * Starting and stopping runs (DESIGN.md §3, §4, §6): the guards in order (flag → already
+ * migrated → CRM knows the CID → CID lock), then run + job. The CID lock document is the only
+ * arbiter of "busy"; a lock left behind by a crash is recognised as stale and replaced
+ * atomically, so no crash blocks the next trigger for longer than `triggerGraceMs`.
+ */
+import type { CrmNotesExtractor } from '../crm/crm-notes-extractor.js';
+import type { LockDoc, RunDoc } from '../db/documents.js';
+import type { FeatureFlagsRepository } from '../db/feature-flags-repository.js';
+import type { LocksRepository } from '../db/locks-repository.js';
+import { EMPTY_COUNTERS, type RunCounters, type RunsRepository } from '../db/runs-repository.js';
+import { isTerminalStatus, MIGRATION_FLAG, type RunMode } from '../domain.js';
+import { AppError, ConflictError, toError } from '../errors.js';
+import type { Logger } from '../logger.js';
+
+export interface MigrationJobData {
+  run_id: string;
+  cid: string;
+  company_sso_id: string;
+}
+
+/** The job queue as the trigger sees it (Agenda in production). */
+export interface MigrationJobQueue {
+  /** Inserts the job for a run (keyed on `run_id`: a second call returns the same job). */
+  enqueue(data: MigrationJobData): Promise<string>;
+  /** Does the job still exist (it can be deleted from the dashboard)? */
+  exists(jobId: string): Promise<boolean>;
+}
+
+export interface TriggerDeps {
+  flags: Pick<FeatureFlagsRepository, 'isEnabled'>;
+  runs: RunsRepository;
+  locks: LocksRepository;
+  extractor: Pick<CrmNotesExtractor, 'probeOrganization'>;
+  jobs: MigrationJobQueue;
+  logger: Logger;
+  now: () => Date;
+  newRunId: () => string;
+  config: {
+    pageSize: number;
+    /** A lock younger than this with no run or job may belong to a trigger still in flight. */
+    triggerGraceMs: number;
+    /** How long a queued lock stays valid while its job waits for a worker. */
+    queuedLockTtlMs: number;
+  };
+}
+
+export interface TriggerRequest {
+  cid: string;
+  companySsoId: string;
+  mode: RunMode;
+}
+
+export interface TriggerResult {
+  jobId: string;
+  runId: string;
+  status: 'in_progress';
+}
+
+export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): Promise<TriggerResult> {
+  const log = deps.logger.child({ cid: req.cid });
+  if (!(await deps.flags.isEnabled(req.cid, MIGRATION_FLAG))) {
+    throw new AppError(
+      'FLAG_DISABLED',
+      `Migration is not enabled for CID ${req.cid} (feature flag ${MIGRATION_FLAG} is off)`,
+      {
+        status: 403,
+        details: { cid: req.cid, flag: MIGRATION_FLAG },
+      },
+    );
+  }
+  const latest = await deps.runs.latestForCid(req.cid);
+  if (latest?.status === 'completed_success') {
+    throw new ConflictError(
+      'ALREADY_MIGRATED',
+      `CID ${req.cid} was already migrated successfully by run ${latest._id}`,
+      {
+        run_id: latest._id,
+        finished_at: latest.finished_at,
+      },
+    );
+  }
+  const resumeFrom = req.mode === 'resume' ? await findRunToResume(deps, req.cid) : null;
+
+  // CRM must know the organisation before anything is written (404 CID_NOT_FOUND, 502 CRM_UNAVAILABLE).
+  await deps.extractor.probeOrganization(req.cid);
+
+  const runId = deps.newRunId();
+  const now = deps.now();
+  await acquireLock(deps, req.cid, runId, now, log);
+  try {
+    await deps.runs.create(
+      {
+        runId,
+        cid: req.cid,
+        companySsoId: req.companySsoId,
+        mode: req.mode,
+        resumedFromRunId: resumeFrom?._id ?? null,
+        checkpointPage: resumeFrom?.checkpoint.page ?? 0,
+        pageSize: resumeFrom?.page_size ?? deps.config.pageSize,
+      },
+      now,
+      resumeFrom ? carriedCounters(resumeFrom) : EMPTY_COUNTERS,
+    );
+    const jobId = await deps.jobs.enqueue({ run_id: runId, cid: req.cid, company_sso_id: req.companySsoId });
+    await deps.runs.setJobId(runId, jobId);
+    await deps.locks.extendQueued(
+      req.cid,
+      runId,
+      new Date(deps.now().getTime() + deps.config.queuedLockTtlMs),
+      deps.now(),
+    );
+    log.info(
+      { run_id: runId, job_id: jobId, mode: req.mode, resumed_from_run_id: resumeFrom?._id ?? null },
+      'migration triggered',
+    );
+    return { jobId, runId, status: 'in_progress' };
+  } catch (e) {
+    // Undo what this trigger wrote, so the CID is not left busy.
+    await deps.runs
+      .finishUnclaimed(
+        runId,
+        { status: 'failed', error: { code: 'INTERNAL', message: `trigger failed: ${toError(e).message}` } },
+        deps.now(),
+      )
+      .catch(() => undefined);
+    await deps.locks.releaseQueued(req.cid, runId).catch(() => undefined);
+    throw e;
+  }
+}
+
+async function findRunToResume(deps: TriggerDeps, cid: string): Promise<RunDoc> {
+  const run = await deps.runs.latestResumableForCid(cid);
+  if (!run) {
+    throw new AppError(
+      'NO_RUN_TO_RESUME',
+      `CID ${cid} has no halted, failed, cancelled or incomplete run to resume; use mode "restart"`,
+      {
+        status: 409,
+        details: { cid },
+      },
+    );
+  }
+  return run;
+}
+
+/** A resumed run continues the old run's counters, so its totals cover the whole tenant. */
+function carriedCounters(run: RunDoc): RunCounters {
+  return {
+    notes_total: run.notes_total,
+    notes_processed: run.notes_processed,
+    notes_migrated: run.notes_migrated,
+    notes_skipped: run.notes_skipped,
+    notes_failed: run.notes_failed,
+    notes_with_warnings: run.notes_with_warnings,
+    out_of_scope_count: run.out_of_scope_count,
+    progress_pct: run.progress_pct,
+    failure_rate: run.failure_rate,
+  };
+}
+
+async function acquireLock(
+  deps: TriggerDeps,
+  cid: string,
+  runId: string,
+  now: Date,
+  log: Logger,
+): Promise<void> {
+  const expiresAt = new Date(now.getTime() + deps.config.triggerGraceMs);
+  const inserted = await deps.locks.insertQueued(cid, runId, expiresAt, now);
+  if (inserted.acquired) return;
+  const existing = inserted.existing;
+  // The lock vanished between insert and read (its run just ended): one more try.
+  if (!existing) {
+    const again = await deps.locks.insertQueued(cid, runId, expiresAt, now);
+    if (again.acquired) return;
+    throw busy(cid, again.existing);
+  }
+  const staleReason = await whyStale(deps, existing, now);
+  if (!staleReason) throw busy(cid, existing);
+  const replaced = await deps.locks.replaceStale(cid, existing.run_id, runId, expiresAt, now);
+  if (!replaced) throw busy(cid, await deps.locks.get(cid));
+  log.warn({ stale_run_id: existing.run_id, reason: staleReason }, 'replaced a stale CID lock');
+  await deps.runs.finishOrphaned(
+    existing.run_id,
+    {
+      status: 'failed',
+      error: { code: 'LEASE_LOST', message: `superseded by run ${runId}: ${staleReason}` },
+    },
+    now,
+  );
+}
+
+/** Null when the lock is live; otherwise why it may be taken over. */
+async function whyStale(deps: TriggerDeps, lock: LockDoc, now: Date): Promise<string | null> {
+  if (lock.expires_at.getTime() <= now.getTime())
+    return `its ${lock.state} lease expired at ${lock.expires_at.toISOString()}`;
+  const run = await deps.runs.get(lock.run_id);
+  const pastGrace = now.getTime() - lock.created_at.getTime() > deps.config.triggerGraceMs;
+  if (!run) return pastGrace ? 'its run was never created (the trigger crashed)' : null;
+  if (isTerminalStatus(run.status)) return `its run is ${run.status}`;
+  if (lock.state === 'queued') {
+    if (run.job_id === null) return pastGrace ? 'its job was never enqueued (the trigger crashed)' : null;
+    if (!(await deps.jobs.exists(run.job_id))) return `its job ${run.job_id} no longer exists`;
+  }
+  return null;
+}
+
+function busy(cid: string, lock: LockDoc | null): ConflictError {
+  return new ConflictError('JOB_ALREADY_RUNNING', `A migration of CID ${cid} is already queued or running`, {
+    cid,
+    ...(lock ? { run_id: lock.run_id, state: lock.state } : {}),
+  });
+}
+
+export interface CancelDeps {
+  runs: RunsRepository;
+  locks: LocksRepository;
+  now: () => Date;
+}
+
+/**
+ * Cooperative cancel: the worker stops after its current page. A run no worker has claimed yet
+ * is cancelled at once (its job then finds it terminal and does nothing).
+ */
+export async function cancelMigration(deps: CancelDeps, cid: string): Promise<RunDoc> {
+  const run = await deps.runs.requestCancel(cid, deps.now());
+  if (!run)
+    throw new AppError('NOT_FOUND', `CID ${cid} has no migration in progress to cancel`, {
+      status: 404,
+      details: { cid },
+    });
+  if (run.lease_epoch === 0) {
+    const now = deps.now();
+    if (
+      await deps.runs.finishUnclaimed(
+        run._id,
+        { status: 'cancelled', haltReason: 'cancelled before a worker started it' },
+        now,
+      )
+    ) {
+      await deps.locks.releaseQueued(cid, run._id);
+      return (await deps.runs.get(run._id)) ?? run;
+    }
+  }
+  return run;
+}

@@ -1,0 +1,285 @@
+import { describe, expect, it } from 'vitest';
+
+import type { CrmNoteResult } from '../../../src/crm/crm-note.js';
+import type { NewMigratedNote, NotesBatchResult } from '../../../src/db/contact-notes-repository.js';
+import type { NewFailure } from '../../../src/db/failures-repository.js';
+import { createSilentLogger } from '../../../src/logger.js';
+import { type PageDeps, processPage } from '../../../src/migration/page-pipeline.js';
+import type { AttachmentInput, NormalizeHtml } from '../../../src/migration/pipeline-ports.js';
+import { createContactResolver } from '../../../src/resolve/contact-resolver.js';
+import { createOwnerResolver } from '../../../src/resolve/owner-resolver.js';
+import { makeCrmNote, ok } from '../../fixtures/builders.js';
+
+/** A stand-in normalizer: the real one has its own tests; here only its contract matters. */
+const normalize: NormalizeHtml = (html) => {
+  const text = html.replace(/<script[^>]*>.*?<\/script>/gs, '').replace(/<[^>]+>/g, '');
+  if (html.length > 100)
+    return { ok: false, reasonCode: 'NOTE_TOO_LONG', details: { length: html.length, maxLength: 100 } };
+  return {
+    ok: true,
+    html: html.replace(/<script[^>]*>.*?<\/script>/gs, ''),
+    hasVisibleText: text.trim().length > 0,
+  };
+};
+
+function harness(
+  options: { contacts?: Record<string, string>; failAttachmentNamed?: string; refuseWriteOf?: string } = {},
+) {
+  const written: NewMigratedNote[] = [];
+  const failures: NewFailure[] = [];
+  const existing = new Set<string>();
+  const contacts = options.contacts ?? { '42': 'contact-42', '43': 'contact-43' };
+  const deps: PageDeps = {
+    contacts: createContactResolver({
+      contacts: {
+        findContactIdsByCrmPersonIds: (_co, ids) =>
+          Promise.resolve(new Map(ids.filter((id) => contacts[id]).map((id) => [id, contacts[id]!]))),
+      },
+    }),
+    owners: createOwnerResolver({
+      users: {
+        findByCrmUserIds: (_co, ids) =>
+          Promise.resolve(
+            ids.includes('7')
+              ? [
+                  {
+                    _id: 'u7',
+                    sso_id: 'sso-7',
+                    company_sso_id: 'c',
+                    name: 'Alice',
+                    email: 'a@x',
+                    crm_user_id: '7',
+                  },
+                ]
+              : [],
+          ),
+        findByEmails: (_co, emails) =>
+          Promise.resolve(
+            emails.some((e) => e.toLowerCase() === 'bob@example.com')
+              ? [{ _id: 'u8', sso_id: 'sso-8', company_sso_id: 'c', name: 'Bob', email: 'bob@example.com' }]
+              : [],
+          ),
+      },
+    }),
+    normalizeHtml: normalize,
+    attachments: {
+      process: (_co, noteId, inputs: readonly AttachmentInput[]) => {
+        const good = inputs.filter((i) => i.fileName !== options.failAttachmentNamed);
+        const bad = inputs.filter((i) => i.fileName === options.failAttachmentNamed);
+        return Promise.resolve({
+          attachments: good.map((i) => ({
+            type: i.kind === 'image' ? ('image' as const) : ('doc' as const),
+            url: `https://cdp/${noteId}/${i.fileName}`,
+            file_name: i.fileName ?? 'x',
+            file_size_in_byte: 3,
+          })),
+          problems: bad.map((i) => ({
+            reasonCode: 'ATTACHMENT_DOWNLOAD_FAILED' as const,
+            url: i.url,
+            fileName: i.fileName,
+            message: 'HTTP 500',
+          })),
+        });
+      },
+    },
+    contactNotes: {
+      createNotesBatch(notes): Promise<NotesBatchResult> {
+        const out: NotesBatchResult = { migrated: 0, skipped: 0, failed: [], writtenIds: [] };
+        for (const n of notes) {
+          if (n.legacy_crm_note_id === options.refuseWriteOf) {
+            out.failed.push({
+              legacy_crm_note_id: n.legacy_crm_note_id,
+              reasonCode: 'WRITE_FAILED',
+              details: { message: 'refused' },
+            });
+            continue;
+          }
+          if (existing.has(n.legacy_crm_note_id)) out.skipped++;
+          else {
+            existing.add(n.legacy_crm_note_id);
+            written.push(n);
+            out.migrated++;
+          }
+          out.writtenIds.push(n.legacy_crm_note_id);
+        }
+        return Promise.resolve(out);
+      },
+      countInsertedSince: () => Promise.resolve(0),
+    },
+    failures: {
+      recordMany: (f) => {
+        failures.push(...f);
+        return Promise.resolve(f.length);
+      },
+    },
+    logger: createSilentLogger(),
+    now: () => new Date('2026-02-02T00:00:00Z'),
+    attachmentNoteConcurrency: 4,
+  };
+  const ctx = {
+    cid: '100',
+    companySsoId: 'company-1',
+    runId: 'run-1',
+    page: 1,
+    noteTypeAllowlist: new Set([1, 6]),
+    countOwnInsertsSince: null,
+  };
+  return { deps, ctx, written, failures, existing };
+}
+
+const reasons = (failures: NewFailure[]) =>
+  failures.map((f) => `${f.legacyCrmNoteId}:${f.reasonCode}`).sort();
+
+describe('page pipeline', () => {
+  it('migrates a clean page with CRM timestamps, string ids and a mapped owner', async () => {
+    const h = harness();
+    const notes = Array.from({ length: 10 }, (_, i) => ok(makeCrmNote({ id: String(i + 1) })));
+    const out = await processPage(h.deps, h.ctx, notes);
+    expect(out).toMatchObject({
+      seen: 10,
+      migrated: 10,
+      skipped: 0,
+      failed: 0,
+      outOfScope: 0,
+      unaccountedIds: [],
+    });
+    expect(h.written[0]).toMatchObject({
+      contact_id: 'contact-42',
+      owner_id: 'sso-7',
+      legacy_crm_note_id: '1',
+      created_at: new Date('2018-05-06T07:08:09.000Z'),
+    });
+    expect(h.written[0]).not.toHaveProperty('legacy_owner_label');
+    expect(h.failures).toEqual([]);
+  });
+
+  it('counts out-of-scope note types without failing them', async () => {
+    const h = harness();
+    const out = await processPage(h.deps, h.ctx, [
+      ok(makeCrmNote({ id: '1', crmNoteTypeId: 3 })),
+      ok(makeCrmNote({ id: '2', crmNoteTypeId: 6 })),
+    ]);
+    expect(out).toMatchObject({ seen: 2, migrated: 1, outOfScope: 1, failed: 0 });
+    expect(h.failures).toEqual([]);
+  });
+
+  it('fails notes without a person or with an unknown person, even when other links are set', async () => {
+    const h = harness();
+    const out = await processPage(h.deps, h.ctx, [
+      ok(makeCrmNote({ id: '1', crmPersonId: null, crmCompanyId: '5', crmDealId: '6' })),
+      ok(makeCrmNote({ id: '2', crmPersonId: '999' })),
+      ok(makeCrmNote({ id: '3', crmPersonId: '43', crmCompanyId: '5' })),
+    ]);
+    expect(out).toMatchObject({ migrated: 1, failed: 2 });
+    expect(reasons(h.failures)).toEqual(['1:CONTACT_NOT_MAPPED', '2:CONTACT_NOT_MAPPED']);
+    expect(h.failures[0]?.details).toMatchObject({ crm_company_id: '5', crm_deal_id: '6' });
+    expect(h.written[0]?.contact_id).toBe('contact-43');
+  });
+
+  it('keeps a note whose owner is unknown, with a readable label and a warning', async () => {
+    const h = harness();
+    await processPage(h.deps, h.ctx, [
+      ok(makeCrmNote({ id: '1', creatorId: '99', creatorEmail: 'BOB@example.com' })),
+      ok(makeCrmNote({ id: '2', creatorId: '99', creatorEmail: null, creatorName: 'Former Agent' })),
+      ok(makeCrmNote({ id: '3', creatorId: null, creatorEmail: null, creatorName: null })),
+    ]);
+    expect(h.written.map((n) => [n.owner_id, n.legacy_owner_label])).toEqual([
+      ['sso-8', undefined],
+      [null, 'Former Agent'],
+      [null, '[Legacy CRM User]'],
+    ]);
+    expect(reasons(h.failures)).toEqual(['2:OWNER_NOT_MAPPED', '3:OWNER_NOT_MAPPED']);
+  });
+
+  it('fails a note that is too long and one that is empty without attachments, but keeps an empty one with an attachment', async () => {
+    const h = harness();
+    const file = { url: 'https://crm/files/a.png', fileName: 'a.png', contentType: 'image/png', size: 3 };
+    const out = await processPage(h.deps, h.ctx, [
+      ok(makeCrmNote({ id: '1', note: `<p>${'x'.repeat(200)}</p>` })),
+      ok(makeCrmNote({ id: '2', note: '<script>alert(1)</script>' })),
+      ok(makeCrmNote({ id: '3', note: '<script>alert(1)</script>', images: [file] })),
+    ]);
+    expect(out).toMatchObject({ migrated: 1, failed: 2 });
+    expect(reasons(h.failures)).toEqual(['1:NOTE_TOO_LONG', '2:NOTE_EMPTY_AFTER_SANITIZE']);
+    expect(h.written[0]?.attachments).toHaveLength(1);
+  });
+
+  it('records a failed attachment as a warning and keeps the note with the others', async () => {
+    const h = harness({ failAttachmentNamed: 'bad.pdf' });
+    const a = (name: string) => ({
+      url: `https://crm/files/${name}`,
+      fileName: name,
+      contentType: null,
+      size: null,
+    });
+    const out = await processPage(h.deps, h.ctx, [
+      ok(makeCrmNote({ id: '1', images: [a('one.png')], attachments: [a('bad.pdf'), a('two.pdf')] })),
+    ]);
+    expect(out).toMatchObject({ migrated: 1, failed: 0, withWarnings: 1 });
+    expect(h.written[0]?.attachments?.map((x) => x.file_name)).toEqual(['one.png', 'two.pdf']);
+    expect(reasons(h.failures)).toEqual(['1:ATTACHMENT_DOWNLOAD_FAILED']);
+  });
+
+  it('turns an invalid CRM note into one failure and goes on with the page', async () => {
+    const h = harness();
+    const invalid: CrmNoteResult = {
+      ok: false,
+      reasonCode: 'CRM_PAYLOAD_INVALID',
+      legacyCrmNoteId: '2',
+      details: { issues: [{ path: ['created_at'] }] },
+    };
+    const unreadable: CrmNoteResult = {
+      ok: false,
+      reasonCode: 'CRM_PAYLOAD_INVALID',
+      legacyCrmNoteId: null,
+      details: { issues: [] },
+    };
+    const out = await processPage(h.deps, h.ctx, [ok(makeCrmNote({ id: '1' })), invalid, unreadable]);
+    expect(out).toMatchObject({ seen: 3, migrated: 1, failed: 2 });
+    expect(reasons(h.failures)).toEqual([
+      '2:CRM_PAYLOAD_INVALID',
+      'invalid:page-1:index-2:CRM_PAYLOAD_INVALID',
+    ]);
+  });
+
+  it('reports a database refusal as WRITE_FAILED and drops a check-in with a warning', async () => {
+    const h = harness({ refuseWriteOf: '2' });
+    const out = await processPage(h.deps, h.ctx, [
+      ok(makeCrmNote({ id: '1', checkin: { lat: 1, lng: 2 } })),
+      ok(makeCrmNote({ id: '2' })),
+    ]);
+    expect(out).toMatchObject({ migrated: 1, failed: 1, withWarnings: 1 });
+    expect(reasons(h.failures)).toEqual(['1:CRM_CHECKIN_DROPPED', '2:WRITE_FAILED']);
+  });
+
+  it('skips notes already in CDP on a re-run and puts every note in exactly one bucket', async () => {
+    const h = harness();
+    const page = [
+      ok(makeCrmNote({ id: '1' })),
+      ok(makeCrmNote({ id: '2', crmNoteTypeId: 9 })),
+      ok(makeCrmNote({ id: '3', crmPersonId: null })),
+      ok(makeCrmNote({ id: '4' })),
+    ];
+    await processPage(h.deps, h.ctx, page);
+    const again = await processPage(h.deps, h.ctx, page);
+    expect(again).toMatchObject({
+      seen: 4,
+      migrated: 0,
+      skipped: 2,
+      failed: 1,
+      outOfScope: 1,
+      unaccountedIds: [],
+    });
+    expect(again.migrated + again.skipped + again.failed + again.outOfScope).toBe(again.seen);
+  });
+
+  it('counts a repeated id within one page once, as a payload problem for the copy', async () => {
+    const h = harness();
+    const out = await processPage(h.deps, h.ctx, [
+      ok(makeCrmNote({ id: '1' })),
+      ok(makeCrmNote({ id: '1' })),
+    ]);
+    expect(out).toMatchObject({ seen: 2, migrated: 1, failed: 1 });
+    expect(h.failures[0]?.reasonCode).toBe('CRM_PAYLOAD_INVALID');
+  });
+});
