@@ -85,11 +85,11 @@ export async function executeRun(
     return { kind: 'retry-later', retryInMs: claim.retryInMs, reason: 'another worker holds the lease' };
   if (claim.kind !== 'claimed') return claim;
 
-  const { lease, run } = claim;
+  const { lease, run, replayFrom } = claim;
   const log = deps.logger.child({ cid: run.cid, run_id: run._id, epoch: lease.epoch, owner: deps.owner });
   log.info({ checkpoint_page: run.checkpoint.page, mode: run.mode }, 'run claimed');
   try {
-    return await pageLoop(deps, run, lease, options, log, (pct) => (progressPct = pct));
+    return await pageLoop(deps, run, lease, replayFrom, options, log, (pct) => (progressPct = pct));
   } catch (e) {
     const err = toError(e);
     if (isTransientMongoError(err)) {
@@ -123,6 +123,7 @@ async function pageLoop(
   deps: ExecuteRunDeps,
   run: RunDoc,
   lease: HeldLease,
+  replayFrom: Date | null,
   options: ExecuteRunOptions,
   log: Logger,
   setProgress: (pct: number) => void,
@@ -189,8 +190,8 @@ async function pageLoop(
         runId: run._id,
         page,
         noteTypeAllowlist: allowlist,
-        // The first page after a claim may replay writes of a worker that died mid-page.
-        countOwnInsertsSince: firstPage ? run.created_at : null,
+        // After a takeover, the first page may replay writes of the worker that died mid-page.
+        countOwnInsertsSince: firstPage ? replayFrom : null,
         signal: lease.lost,
       },
       crmPage.notes,

@@ -40,7 +40,11 @@ export interface HeldLease {
 }
 
 export type ClaimOutcome =
-  | { kind: 'claimed'; lease: HeldLease; run: RunDoc }
+  /**
+   * `replayFrom`: set when another worker held this run before (a takeover): the instant the run
+   * was first claimed, after which notes found already written may be this run's own.
+   */
+  | { kind: 'claimed'; lease: HeldLease; run: RunDoc; replayFrom: Date | null }
   /** Another worker holds a live lease on this run: try again once it may have expired. */
   | { kind: 'busy'; retryInMs: number }
   /** Nothing to do: the run is finished, missing, or was ended because its lock is gone. */
@@ -87,7 +91,13 @@ export async function claimRunLease(
     await deps.locks.release(run.cid, runId, lock.epoch);
     return { kind: 'nothing-to-do', reason: 'run ended while claiming' };
   }
-  return { kind: 'claimed', lease: startHeartbeat(deps, stamped, lock.epoch, options), run: stamped };
+  const replayFrom = run.lease_epoch > 0 ? (run.started_at ?? run.created_at) : null;
+  return {
+    kind: 'claimed',
+    lease: startHeartbeat(deps, stamped, lock.epoch, options),
+    run: stamped,
+    replayFrom,
+  };
 }
 
 function startHeartbeat(deps: LeaseDeps, run: RunDoc, epoch: number, options: LeaseOptions): HeldLease {
