@@ -5,6 +5,7 @@ import { Command } from 'commander';
 
 import type { CliIo } from './cli-io.js';
 import { registerMigrateCommand } from './migrate-command.js';
+import { registerNormalizeCommand } from './normalize-command.js';
 
 export function createProgram(io: CliIo): Command {
   const program = new Command()
@@ -18,5 +19,6 @@ export function createProgram(io: CliIo): Command {
     .exitOverride();
 
   registerMigrateCommand(program, io);
+  registerNormalizeCommand(program, io);
   return program;
 }
