@@ -15,13 +15,15 @@ import {
   triggerMigration,
   type TriggerRequest,
 } from '../../src/migration/trigger-migration.js';
+import { normalizeNoteHtml } from '../../src/normalize/normalize-note-html.js';
 import { createContactResolver } from '../../src/resolve/contact-resolver.js';
 import { createOwnerResolver } from '../../src/resolve/owner-resolver.js';
 
 export interface HarnessOptions {
   repos: Repositories;
   extractor: CrmNotesExtractor;
-  normalizeHtml: NormalizeHtml;
+  /** Defaults to the real normalizer. */
+  normalizeHtml?: NormalizeHtml;
   owner?: string;
   logger?: Logger;
   leaseMs?: number;
@@ -44,7 +46,7 @@ export function createRunHarness(options: HarnessOptions) {
     pipeline: {
       contacts: createContactResolver({ contacts: options.repos.contacts }),
       owners: createOwnerResolver({ users: options.repos.users }),
-      normalizeHtml: options.normalizeHtml,
+      normalizeHtml: options.normalizeHtml ?? normalizeNoteHtml,
       attachments: { process: () => Promise.resolve({ attachments: [], problems: [] }) },
       attachmentNoteConcurrency: 4,
     },

@@ -18,7 +18,6 @@ import { waitFor } from '../../helpers/wait-for.js';
 const caps = inject('caps');
 const t = useTestDb(import.meta.url);
 const logger = createSilentLogger();
-const passThrough = (html: string) => ({ ok: true as const, html, hasVisibleText: true });
 
 let seq = 7000;
 async function setup(changeStreams: 'auto' | 'off', processEveryMs: number) {
@@ -36,7 +35,6 @@ async function setup(changeStreams: 'auto' | 'off', processEveryMs: number) {
   const harness = createRunHarness({
     repos: t.repos,
     extractor: crm,
-    normalizeHtml: passThrough,
     pageSize: 3,
   });
   await harness.enableFlag(cid);

@@ -1,19 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
 import type { CrmNote } from '../../../src/crm/crm-note.js';
-import type { NormalizeHtml } from '../../../src/migration/pipeline-ports.js';
 import { makeCrmNote } from '../../fixtures/builders.js';
 import { createMemoryCrm } from '../../helpers/memory-crm.js';
 import { createRunHarness } from '../../helpers/run-harness.js';
 import { useTestDb } from '../../helpers/test-db.js';
 
 const t = useTestDb(import.meta.url);
-
-const passThrough: NormalizeHtml = (html) => ({
-  ok: true,
-  html,
-  hasVisibleText: html.replace(/<[^>]+>/g, '').trim() !== '',
-});
 
 let cidSeq = 1000;
 
@@ -58,7 +51,6 @@ async function tenant(count: number, opts: TenantOptions = {}) {
   const h = createRunHarness({
     repos: t.repos,
     extractor: crm,
-    normalizeHtml: passThrough,
     pageSize: opts.pageSize ?? 3,
     leaseMs: 5_000,
     heartbeatMs: 1_000,
@@ -168,7 +160,6 @@ describe('run lifecycle', () => {
     const h = createRunHarness({
       repos: t.repos,
       extractor: createMemoryCrm(notes),
-      normalizeHtml: passThrough,
       maxFailureRate: 0.05,
     });
     await h.enableFlag(cid);

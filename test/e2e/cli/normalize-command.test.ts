@@ -1,21 +1,16 @@
 /**
  * The built binary (`node dist/src/cli.js normalize`) as an operator runs it: real process, real
- * pipes, exit codes. Builds first, so it always tests the current sources.
+ * pipes, exit codes. The e2e global setup builds dist/ once before this runs.
  */
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = fileURLToPath(new URL('../../../dist/src/cli.js', import.meta.url));
-
-beforeAll(async () => {
-  await promisify(execFile)('npm', ['run', '--silent', 'build'], { cwd: ROOT });
-}, 180_000);
 
 async function runBinary(
   args: string[],
