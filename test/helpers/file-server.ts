@@ -28,6 +28,8 @@ export interface FileServerOptions {
   /** Route table (`path → handler`); unknown paths answer 404. */
   routes?: Record<string, Handler>;
   label?: string;
+  /** Leak-check scope: `file` for servers a `beforeAll` starts. Default `test`. */
+  scope?: 'test' | 'file';
 }
 
 export async function startFileServer(options: FileServerOptions = {}): Promise<FileServer> {
@@ -62,7 +64,7 @@ export async function startFileServer(options: FileServerOptions = {}): Promise<
       server.close(() => resolve());
       for (const socket of sockets) socket.destroy();
     }));
-  trackResource(options.label ?? `file server ${host}:${port}`, () => server.listening, close);
+  trackResource(options.label ?? `file server ${host}:${port}`, () => server.listening, close, options.scope);
   const bracket = (h: string) => (h.includes(':') ? `[${h}]` : h);
   return {
     host,
