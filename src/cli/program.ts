@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 
+import { registerCheckUrlCommand } from './check-url-command.js';
 import type { CliIo } from './cli-io.js';
 import { registerMigrateCommand } from './migrate-command.js';
 
@@ -18,5 +19,6 @@ export function createProgram(io: CliIo): Command {
     .exitOverride();
 
   registerMigrateCommand(program, io);
+  registerCheckUrlCommand(program, io);
   return program;
 }
