@@ -215,13 +215,18 @@ const EnvSchema = z.object({
   MAX_FAILURE_RATE: ratioVar(0.01),
   MATCH_PCT_THRESHOLD: ratioVar(0.99),
 
+  /** Attachment host allow-list: exact names, IP literals, `*.suffix` wildcards (docs/attachments.md). Empty blocks all. */
   ATTACHMENT_HOSTS: hostListVar(),
   ATTACHMENT_ALLOW_HTTP: boolVar(false),
   /** Ports attachment URLs may use besides the scheme default. */
   ATTACHMENT_ALLOWED_PORTS: intListVar([443, 80]),
   /** Development only: let attachment downloads reach private networks (the fake CRM on localhost). */
   ATTACHMENT_ALLOW_PRIVATE_NETWORKS: boolVar(false),
-  MAX_ATTACHMENT_BYTES: intVar(25 * 1024 * 1024, 1, 5 * 1024 * 1024 * 1024),
+  /**
+   * Largest attachment, counted on the stream. A download is held in memory while its magic bytes
+   * are checked, so peak memory is about ATTACHMENT_CONCURRENCY × this; hence the 1 GiB ceiling.
+   */
+  MAX_ATTACHMENT_BYTES: intVar(25 * 1024 * 1024, 1, 1024 * 1024 * 1024),
   ATTACHMENT_TIMEOUT_MS: intVar(30_000, 100, 600_000),
   ATTACHMENT_CONCURRENCY: intVar(8, 1, 64),
   ATTACHMENT_MAX_REDIRECTS: intVar(3, 0, 10),

@@ -3,6 +3,7 @@
  */
 import { Command } from 'commander';
 
+import { registerCheckUrlCommand } from './check-url-command.js';
 import type { CliIo } from './cli-io.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerNormalizeCommand } from './normalize-command.js';
@@ -20,5 +21,6 @@ export function createProgram(io: CliIo): Command {
 
   registerMigrateCommand(program, io);
   registerNormalizeCommand(program, io);
+  registerCheckUrlCommand(program, io);
   return program;
 }
