@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 
 import type { CliIo } from './cli-io.js';
+import { registerFakeCrmCommand } from './fake-crm-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 
 export function createProgram(io: CliIo): Command {
@@ -18,5 +19,6 @@ export function createProgram(io: CliIo): Command {
     .exitOverride();
 
   registerMigrateCommand(program, io);
+  registerFakeCrmCommand(program, io);
   return program;
 }
