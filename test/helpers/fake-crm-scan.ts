@@ -49,7 +49,7 @@ export function sanitizeLikeDesign(html: string): string {
 const MAX_ATTACHMENT_BYTES = 25 * 1024 * 1024;
 
 /** Broad kind of a MIME type, as the type mapping of DESIGN.md §8 tells them apart. */
-function family(mime: string | undefined): string {
+export function mimeFamily(mime: string | undefined): string {
   if (!mime) return 'unknown';
   if (mime.startsWith('image/')) return 'image';
   if (mime.startsWith('video/')) return 'video';
@@ -103,7 +103,9 @@ export function createFakeCrmScanner(tenant: FakeTenant, lookupFile: FileLookup,
       if (bytes >= 8192) break;
     }
     const detected = await fileTypeFromBuffer(Buffer.concat(head));
-    return family(detected?.mime) === family(a.contentType ?? undefined) ? 'ok' : 'ATTACHMENT_TYPE_MISMATCH';
+    return mimeFamily(detected?.mime) === mimeFamily(a.contentType ?? undefined)
+      ? 'ok'
+      : 'ATTACHMENT_TYPE_MISMATCH';
   }
 
   async function scan(raw: unknown): Promise<void> {

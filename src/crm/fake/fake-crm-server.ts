@@ -47,7 +47,7 @@ export interface FakeCrmOptions {
   auth?: string | null;
   tenants: FakeTenantOptions[];
   faults?: FakeCrmFaultOptions;
-  /** Decides a fault per notes request (after queued ones, before shares); return null for none. */
+  /** Sees every notes request; its answer is the fault when none is queued (shares come last). Null for none. */
   onNotesRequest?: (info: FakeNotesRequestInfo) => FakeCrmFaultAction | null | undefined;
   /** Base URL written into attachment URLs. Default: the URL the server listens on. */
   publicUrl?: string;
@@ -133,10 +133,9 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
       return;
     }
     const seq = stats.notesRequests++;
-    const action =
-      queued.shift() ??
-      options.onNotesRequest?.({ seq, cid, page, perPage, headers: req.headers }) ??
-      pickShareFault(faults, seq);
+    // The hook sees every request (tests record them); a queued fault still wins over its answer.
+    const hooked = options.onNotesRequest?.({ seq, cid, page, perPage, headers: req.headers });
+    const action = queued.shift() ?? hooked ?? pickShareFault(faults, seq);
     if (action) {
       stats.faults[action.kind]++;
       log.debug({ seq, cid, page, fault: action }, 'fake_crm_fault');
