@@ -91,8 +91,8 @@ const GOLDEN_STEP = 0.6180339887498949;
 
 /**
  * A low-discrepancy value in [0, 1) for index i (a Weyl sequence). Used to plant failures: any
- * window of N consecutive notes holds share·N ± 2 of a category (measured up to N = 1,000), so a realistic tenant never
- * bunches its failures on one page and trips the 1% halt by bad luck.
+ * window of N consecutive notes holds share·N ± 2 of a category (measured up to N = 1,000), so a
+ * realistic tenant never bunches its failures on one page and trips the 1% halt by bad luck.
  */
 export function spreadUnit(seed: number, index: number): number {
   const offset = mixSeed(seed, 0x5eed) / 0x1_0000_0000;
