@@ -5,6 +5,7 @@ import { Command } from 'commander';
 
 import { registerCheckUrlCommand } from './check-url-command.js';
 import type { CliIo } from './cli-io.js';
+import { registerFakeCrmCommand } from './fake-crm-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerNormalizeCommand } from './normalize-command.js';
 
@@ -22,5 +23,6 @@ export function createProgram(io: CliIo): Command {
   registerMigrateCommand(program, io);
   registerNormalizeCommand(program, io);
   registerCheckUrlCommand(program, io);
+  registerFakeCrmCommand(program, io);
   return program;
 }

@@ -1,0 +1,27 @@
+/**
+ * Which file the fake server serves at `/files/{cid}/{noteId}/{slot}/{name}`: found from the
+ * note's traits alone (no index of files is kept). Missing and SSRF attachments have no file.
+ */
+import { ATTACHMENT_CONTENT_TYPES, type FakeFileBody, fakeFileBody } from './fake-attachment-bytes.js';
+import type { FakeNoteGenerator } from './fake-note-generator.js';
+import { mixSeed } from './seeded-random.js';
+
+export interface FakeFile {
+  /** What the note declared, even when the bytes are another kind. */
+  contentType: string;
+  body: FakeFileBody;
+}
+
+/** The file of attachment `slot` on note `noteId`, or null when the server answers 404. */
+export function findFakeFile(generator: FakeNoteGenerator, noteId: number, slot: number): FakeFile | null {
+  const { tenant } = generator;
+  const index = noteId - tenant.firstNoteId;
+  if (!Number.isSafeInteger(index) || index < 0 || index >= tenant.noteCount) return null;
+  const attachment = generator.traits(index).attachments.find((a) => a.slot === slot);
+  if (!attachment || attachment.outcome === 'download_failed' || attachment.outcome === 'ssrf_blocked')
+    return null;
+  return {
+    contentType: ATTACHMENT_CONTENT_TYPES[attachment.declaredKind],
+    body: fakeFileBody(attachment.bytesKind, attachment.sizeBytes, mixSeed(tenant.seed, noteId, slot)),
+  };
+}

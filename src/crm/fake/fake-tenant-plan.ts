@@ -1,0 +1,153 @@
+/**
+ * The plan of a fake tenant: exactly what was planted and what a correct migration must report
+ * (DESIGN.md §4–§5), computed by walking every note's traits once in O(1) memory. The demo and CI
+ * compare the final run report against it.
+ */
+import type { NoteFailureCode, NoteWarningCode } from '../../domain.js';
+import {
+  ATTACHMENT_KINDS,
+  ATTACHMENT_OUTCOMES,
+  type AttachmentKind,
+  type AttachmentOutcome,
+  expectedNoteOutcome,
+  fakeNoteTraits,
+  OWNER_KINDS,
+  type OwnerKind,
+} from './fake-note-traits.js';
+import type { FakeTenant, FakeTenantMix, FakeTenantPreset } from './fake-tenant-options.js';
+
+type PlannedFailureCode = Exclude<NoteFailureCode, 'WRITE_FAILED'>;
+
+export interface FakeTenantPlan {
+  cid: string;
+  companySsoId: string;
+  seed: number;
+  preset: FakeTenantPreset;
+  mix: FakeTenantMix;
+  firstNoteId: number;
+  lastNoteId: number | null;
+  /** `notes_total`: every person note CRM holds. */
+  notesTotal: number;
+  /** Notes whose type is in scope, invalid notes included (they cannot be classified). */
+  inScope: number;
+  /** `out_of_scope_count`. */
+  outOfScope: number;
+  /** New notes a first run writes (`notes_migrated`). A re-run skips them all. */
+  expectedMigrated: number;
+  /** In-scope notes not migrated (`notes_failed`). */
+  expectedFailed: number;
+  /** expectedFailed / inScope (`failure_rate` at the end of a run that did not halt). */
+  expectedFailureRate: number;
+  /** expectedMigrated / inScope (`match_pct` at the end of a first run). */
+  expectedMatchPct: number | null;
+  /** Migrated notes with at least one warning (`notes_with_warnings`). */
+  notesWithWarnings: number;
+  /** Failure records by code: one per failed note. */
+  failures: Record<PlannedFailureCode, number>;
+  /** Warning records by code: at most one per note and code. */
+  warnings: Record<NoteWarningCode, number>;
+  contactNotMapped: { noPersonId: number; personNotInCdp: number };
+  /** How migrated notes' creators resolve. */
+  owners: Record<OwnerKind, number>;
+  /** Migrated notes whose body sanitizes to nothing but which keep attachments. */
+  emptyBodyWithAttachments: number;
+  attachments: {
+    /** On migrated notes (the only ones the pipeline downloads). */
+    total: number;
+    byOutcome: Record<AttachmentOutcome, number>;
+    byDeclaredKind: Record<AttachmentKind, number>;
+    /** Bytes of the attachments that should land in S3. */
+    okBytes: number;
+  };
+  /** What `seedCdp` writes for this tenant. */
+  cdp: { contacts: number; users: number };
+}
+
+const zeros = <K extends string>(keys: readonly K[]) =>
+  Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
+
+export function computeFakeTenantPlan(tenant: FakeTenant): FakeTenantPlan {
+  const failures = zeros<PlannedFailureCode>([
+    'CRM_PAYLOAD_INVALID',
+    'CONTACT_NOT_MAPPED',
+    'NOTE_TOO_LONG',
+    'NOTE_EMPTY_AFTER_SANITIZE',
+  ]);
+  const warnings = zeros<NoteWarningCode>([
+    'OWNER_NOT_MAPPED',
+    'ATTACHMENT_SSRF_BLOCKED',
+    'ATTACHMENT_DOWNLOAD_FAILED',
+    'ATTACHMENT_TOO_LARGE',
+    'ATTACHMENT_TYPE_MISMATCH',
+    'ATTACHMENT_UPLOAD_FAILED',
+    'CRM_CHECKIN_DROPPED',
+  ]);
+  const owners = zeros(OWNER_KINDS);
+  const byOutcome = zeros(ATTACHMENT_OUTCOMES);
+  const byDeclaredKind = zeros(ATTACHMENT_KINDS);
+  let outOfScope = 0;
+  let migrated = 0;
+  let failed = 0;
+  let withWarnings = 0;
+  let noPersonId = 0;
+  let personNotInCdp = 0;
+  let emptyBodyWithAttachments = 0;
+  let attachmentsTotal = 0;
+  let okBytes = 0;
+
+  for (let index = 0; index < tenant.noteCount; index++) {
+    const t = fakeNoteTraits(tenant, index);
+    const outcome = expectedNoteOutcome(t);
+    if (outcome.status === 'out_of_scope') {
+      outOfScope++;
+      continue;
+    }
+    if (outcome.failure) {
+      failed++;
+      failures[outcome.failure as PlannedFailureCode]++;
+      if (t.category === 'no_person') noPersonId++;
+      if (t.category === 'person_not_in_cdp') personNotInCdp++;
+      continue;
+    }
+    migrated++;
+    owners[t.owner]++;
+    if (t.scriptOnlyBody) emptyBodyWithAttachments++;
+    if (outcome.warnings.length > 0) withWarnings++;
+    for (const code of outcome.warnings) warnings[code]++;
+    for (const a of t.attachments) {
+      attachmentsTotal++;
+      byOutcome[a.outcome]++;
+      byDeclaredKind[a.declaredKind]++;
+      if (a.outcome === 'ok') okBytes += a.sizeBytes;
+    }
+  }
+
+  const inScope = tenant.noteCount - outOfScope;
+  return {
+    cid: tenant.cid,
+    companySsoId: tenant.companySsoId,
+    seed: tenant.seed,
+    preset: tenant.preset,
+    mix: { ...tenant.mix },
+    firstNoteId: tenant.firstNoteId,
+    lastNoteId: tenant.noteCount > 0 ? tenant.firstNoteId + tenant.noteCount - 1 : null,
+    notesTotal: tenant.noteCount,
+    inScope,
+    outOfScope,
+    expectedMigrated: migrated,
+    expectedFailed: failed,
+    expectedFailureRate: inScope > 0 ? failed / inScope : 0,
+    expectedMatchPct: inScope > 0 ? migrated / inScope : null,
+    notesWithWarnings: withWarnings,
+    failures,
+    warnings,
+    contactNotMapped: { noPersonId, personNotInCdp },
+    owners,
+    emptyBodyWithAttachments,
+    attachments: { total: attachmentsTotal, byOutcome, byDeclaredKind, okBytes },
+    cdp: {
+      contacts: tenant.personPoolSize,
+      users: tenant.userPoolSize + tenant.emailOnlyUserPoolSize,
+    },
+  };
+}
