@@ -8,6 +8,7 @@ import type { CliIo } from './cli-io.js';
 import { registerFakeCrmCommand } from './fake-crm-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerNormalizeCommand } from './normalize-command.js';
+import { registerWorkerCommand } from './worker-command.js';
 
 export function createProgram(io: CliIo): Command {
   const program = new Command()
@@ -24,5 +25,6 @@ export function createProgram(io: CliIo): Command {
   registerNormalizeCommand(program, io);
   registerCheckUrlCommand(program, io);
   registerFakeCrmCommand(program, io);
+  registerWorkerCommand(program, io);
   return program;
 }

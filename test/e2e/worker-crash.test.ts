@@ -1,0 +1,208 @@
+/**
+ * Workers killed, paused and resumed mid-run (issue #6 acceptance): real worker processes (the
+ * built binary), the fake CRM over HTTP, an in-process S3 and the MongoDB test server.
+ */
+import { randomUUID } from 'node:crypto';
+
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+import { seedCdp } from '../../src/crm/fake/cdp-seed.js';
+import type { FakeCrm } from '../../src/crm/fake/fake-crm-server.js';
+import { FAKE_CRM_DEFAULT_AUTH } from '../../src/crm/fake/fake-crm-server.js';
+import { resolveFakeTenant } from '../../src/crm/fake/fake-tenant-options.js';
+import type { FakeTenantPlan } from '../../src/crm/fake/fake-tenant-plan.js';
+import type { RunDoc } from '../../src/db/documents.js';
+import { MIGRATION_FLAG } from '../../src/domain.js';
+import { createAgenda } from '../../src/jobs/agenda-factory.js';
+import { createAgendaJobQueue } from '../../src/jobs/agenda-job-queue.js';
+import { createSilentLogger } from '../../src/logger.js';
+import { triggerMigration } from '../../src/migration/trigger-migration.js';
+import { startTestS3, type TestS3 } from '../helpers/embedded-s3.js';
+import { startTrackedFakeCrm } from '../helpers/fake-crm.js';
+import { useTestDb } from '../helpers/test-db.js';
+import { waitFor } from '../helpers/wait-for.js';
+import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
+
+const t = useTestDb(import.meta.url);
+const logger = createSilentLogger();
+const NOTES = 5_000;
+const PAGE_SIZE = 250;
+
+let crm: FakeCrm;
+let s3: TestS3;
+const tenants = [
+  { cid: '4101', companySsoId: 'co-kill', noteCount: NOTES, seed: 11, preset: 'realistic' as const },
+  { cid: '4102', companySsoId: 'co-pause', noteCount: 2_000, seed: 12, preset: 'realistic' as const },
+];
+
+beforeAll(async () => {
+  crm = await startTrackedFakeCrm({ tenants }, 'file');
+  s3 = await startTestS3();
+  for (const tenant of tenants) {
+    await seedCdp(t.db, resolveFakeTenant(tenant));
+    await t.repos.featureFlags.setFlag(tenant.cid, MIGRATION_FLAG, true, new Date());
+  }
+});
+
+afterAll(async () => {
+  await crm.stop();
+  await s3.stop();
+});
+
+function workerEnv(): Record<string, string> {
+  return {
+    MONGODB_URI: t.dbUri,
+    CRM_API_ROOT_URL: crm.url,
+    CRM_API_AUTH: FAKE_CRM_DEFAULT_AUTH,
+    S3_ENDPOINT: s3.config.endpoint!,
+    S3_BUCKET: s3.config.bucket,
+    S3_ACCESS_KEY_ID: s3.config.accessKeyId!,
+    S3_SECRET_ACCESS_KEY: s3.config.secretAccessKey!,
+    ATTACHMENT_HOSTS: '127.0.0.1',
+    ATTACHMENT_ALLOW_HTTP: 'true',
+    ATTACHMENT_ALLOW_PRIVATE_NETWORKS: 'true',
+    ATTACHMENT_ALLOWED_PORTS: String(crm.port),
+    // Short leases so takeovers happen within seconds.
+    LEASE_MS: '3000',
+    LEASE_HEARTBEAT_MS: '1000',
+    AGENDA_PROCESS_EVERY_MS: '500',
+    AGENDA_LOCK_LIFETIME_MS: '4000',
+    WORKER_CONCURRENCY: '1',
+  };
+}
+
+async function trigger(cid: string, companySsoId: string) {
+  const agenda = await createAgenda({
+    db: t.db,
+    name: 'test-trigger',
+    processEveryMs: 60_000,
+    lockLifetimeMs: 60_000,
+    concurrency: 1,
+    logger,
+  });
+  try {
+    return await triggerMigration(
+      {
+        flags: t.repos.featureFlags,
+        runs: t.repos.runs,
+        locks: t.repos.locks,
+        extractor: { probeOrganization: () => Promise.resolve({ total: 0 }) },
+        jobs: createAgendaJobQueue(agenda, t.db),
+        logger,
+        now: () => new Date(),
+        newRunId: randomUUID,
+        config: { pageSize: PAGE_SIZE, triggerGraceMs: 30_000, queuedLockTtlMs: 3_600_000 },
+      },
+      { cid, companySsoId, mode: 'restart' },
+    );
+  } finally {
+    await agenda.stop(false);
+  }
+}
+
+const terminal = (r: RunDoc | null) => !!r && r.status !== 'in_progress';
+
+/** Everything the run reports agrees with the database and with what the generator planted. */
+async function expectExactOutcome(run: RunDoc, plan: FakeTenantPlan, companySsoId: string) {
+  const notes = t.collections.contactNotes;
+  const dupes = await notes
+    .aggregate([
+      { $match: { company_sso_id: companySsoId } },
+      { $group: { _id: '$legacy_crm_note_id', n: { $sum: 1 } } },
+      { $match: { n: { $gt: 1 } } },
+    ])
+    .toArray();
+  expect(dupes).toEqual([]);
+  const inCdp = await notes.countDocuments({
+    company_sso_id: companySsoId,
+    legacy_crm_note_id: { $exists: true },
+  });
+  expect(inCdp).toBe(plan.expectedMigrated);
+  expect(run).toMatchObject({
+    notes_total: plan.notesTotal,
+    notes_processed: plan.notesTotal,
+    notes_migrated: plan.expectedMigrated,
+    notes_skipped: 0,
+    notes_failed: plan.expectedFailed,
+    out_of_scope_count: plan.outOfScope,
+    closure: { balanced: true },
+  });
+  const failures = t.collections.failures;
+  expect(await failures.countDocuments({ run_id: run._id, severity: 'failure' })).toBe(plan.expectedFailed);
+  const byReason = await t.repos.failures.countByReason(run._id);
+  for (const [code, n] of Object.entries(plan.failures))
+    expect(byReason[code as keyof typeof byReason] ?? 0, code).toBe(n);
+  for (const [code, n] of Object.entries(plan.warnings))
+    expect(byReason[code as keyof typeof byReason] ?? 0, code).toBe(n);
+}
+
+describe('a worker killed mid-run', () => {
+  it('is replaced by a new worker that finishes the run: no duplicates, nothing missing, counters equal the database', async () => {
+    const { cid, companySsoId } = tenants[0]!;
+    const { runId } = await trigger(cid, companySsoId);
+    const a = spawnWorker(workerEnv());
+    await waitFor(
+      () => t.repos.runs.get(runId),
+      (r) => (r?.checkpoint.page ?? 0) >= 4,
+      {
+        timeoutMs: 120_000,
+        what: `worker A to pass page 4 (output: ${a.output()})`,
+      },
+    );
+    a.signal('SIGKILL');
+    const killed = await a.exited;
+    expect(killed.signal).toBe('SIGKILL');
+    const atKill = await t.repos.runs.get(runId);
+    expect(atKill?.status).toBe('in_progress');
+
+    const b: WorkerProcess = spawnWorker(workerEnv());
+    const run = await waitFor(() => t.repos.runs.get(runId), terminal, {
+      timeoutMs: 180_000,
+      what: `the run to end (B: ${b.output()})`,
+    });
+    await b.stop();
+    expect(run?.status).toBe('completed_success');
+    expect(run?.owner).toContain(`:${b.pid}:`);
+    expect(run?.lease_epoch).toBeGreaterThan(atKill!.lease_epoch);
+    await expectExactOutcome(run!, crm.plan(cid), companySsoId);
+    expect(run?.match_pct).toBeCloseTo(crm.plan(cid).expectedMatchPct!, 4);
+    expect(await t.repos.locks.get(cid)).toBeNull();
+  });
+});
+
+describe('a worker paused past its lease', () => {
+  it('cannot write once it resumes: the new owner finishes and the run document is the new owner’s', async () => {
+    const { cid, companySsoId } = tenants[1]!;
+    const { runId } = await trigger(cid, companySsoId);
+    const a = spawnWorker(workerEnv());
+    await waitFor(
+      () => t.repos.runs.get(runId),
+      (r) => (r?.checkpoint.page ?? 0) >= 2,
+      { timeoutMs: 120_000, what: 'worker A to pass page 2' },
+    );
+    a.signal('SIGSTOP');
+    const atPause = await t.repos.runs.get(runId);
+
+    const b = spawnWorker(workerEnv());
+    const run = await waitFor(() => t.repos.runs.get(runId), terminal, {
+      timeoutMs: 180_000,
+      what: `B to finish (B: ${b.output()})`,
+    });
+    expect(run?.owner).toContain(`:${b.pid}:`);
+    expect(run?.lease_epoch).toBeGreaterThan(atPause!.lease_epoch);
+
+    // A wakes up in the middle of its page: every run write it attempts is fenced out.
+    a.signal('SIGCONT');
+    await waitFor(
+      () => a.output(),
+      (out) => out.includes('lease lost'),
+      { timeoutMs: 30_000, what: `A to notice it lost the lease (A: ${a.output()})` },
+    );
+    const after = await t.repos.runs.get(runId);
+    expect(after).toEqual(run);
+    await a.stop();
+    await b.stop();
+    expect(run?.status).toBe('completed_success');
+    await expectExactOutcome(run!, crm.plan(cid), companySsoId);
+  });
+});
