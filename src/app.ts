@@ -164,7 +164,7 @@ export async function createApp(
           db: mongo.db,
           logger,
           owner,
-          execute: app.executeRun,
+          execute: (runId, options) => app.executeRun(runId, options),
           config: {
             concurrency: config.worker.concurrency,
             processEveryMs: config.worker.processEveryMs,
