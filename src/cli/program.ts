@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { registerCheckUrlCommand } from './check-url-command.js';
 import type { CliIo } from './cli-io.js';
 import { registerFakeCrmCommand } from './fake-crm-command.js';
+import { registerFlagsCommand } from './flags-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerNormalizeCommand } from './normalize-command.js';
 import { registerWorkerCommand } from './worker-command.js';
@@ -26,5 +27,6 @@ export function createProgram(io: CliIo): Command {
   registerCheckUrlCommand(program, io);
   registerFakeCrmCommand(program, io);
   registerWorkerCommand(program, io);
+  registerFlagsCommand(program, io);
   return program;
 }

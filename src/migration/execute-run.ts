@@ -149,9 +149,11 @@ async function pageLoop(
   for (;;) {
     if (lease.lost.aborted) return leaseLost(log);
     const started = performance.now();
+    let fetchMs: number;
     let crmPage: CrmNotesPage;
     try {
       crmPage = await deps.extractor.listPersonNotes(run.cid, page, run.page_size, lease.lost);
+      fetchMs = Math.round(performance.now() - started);
     } catch (e) {
       if (lease.lost.aborted) return leaseLost(log);
       const err = toError(e);
@@ -200,13 +202,26 @@ async function pageLoop(
     unaccounted.push(...outcome.unaccountedIds);
     counters = addPage(counters, outcome, crmPage.total);
 
+    const recordStarted = performance.now();
     if (!(await deps.runs.recordPage(run._id, lease.epoch, page, crmPage.totalPages, counters, deps.now()))) {
       return leaseLost(log);
     }
+    const recordMs = Math.round(performance.now() - recordStarted);
     setProgress(counters.progress_pct);
     const pageMs = Math.round(performance.now() - started);
     safely(log, () => deps.observer?.pageProcessed?.(run, outcome, pageMs));
-    log.info({ page, total_pages: crmPage.totalPages, page_ms: pageMs, ...counters }, 'page done');
+    log.info(
+      {
+        page,
+        total_pages: crmPage.totalPages,
+        page_ms: pageMs,
+        fetch_ms: fetchMs,
+        ...outcome.timings,
+        checkpoint_ms: recordMs,
+        ...counters,
+      },
+      'page done',
+    );
 
     if (shouldHalt(counters, deps.config.maxFailureRate)) {
       log.warn(
