@@ -9,6 +9,7 @@ import { registerFakeCrmCommand } from './fake-crm-command.js';
 import { registerFlagsCommand } from './flags-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerNormalizeCommand } from './normalize-command.js';
+import { registerOperatorCommands } from './operator-commands.js';
 import { registerWorkerCommand } from './worker-command.js';
 
 export function createProgram(io: CliIo): Command {
@@ -28,5 +29,6 @@ export function createProgram(io: CliIo): Command {
   registerFakeCrmCommand(program, io);
   registerWorkerCommand(program, io);
   registerFlagsCommand(program, io);
+  registerOperatorCommands(program, io);
   return program;
 }

@@ -1,0 +1,138 @@
+/**
+ * The operator CLI's client for a running service's HTTP API (undici, HTTP Basic). Error bodies
+ * `{error, message}` become one readable line; Server-Sent Events are parsed with
+ * eventsource-parser.
+ */
+import { createParser, type EventSourceMessage } from 'eventsource-parser';
+import { request } from 'undici';
+
+import { toError } from '../errors.js';
+
+export interface ApiClientOptions {
+  /** Base URL of the service, e.g. http://127.0.0.1:8080 */
+  baseUrl: string;
+  username: string;
+  password: string;
+  timeoutMs?: number;
+}
+
+export interface ApiResponse<T> {
+  status: number;
+  body: T;
+}
+
+export class ApiClientError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | null,
+    readonly code: string | null,
+  ) {
+    super(message);
+    this.name = 'ApiClientError';
+  }
+}
+
+export function createApiClient(options: ApiClientOptions) {
+  const base = options.baseUrl.replace(/\/+$/, '');
+  const authorization = `Basic ${Buffer.from(`${options.username}:${options.password}`).toString('base64')}`;
+  const timeout = options.timeoutMs ?? 30_000;
+
+  async function send(method: 'GET' | 'POST', path: string, body?: unknown) {
+    try {
+      return await request(`${base}${path}`, {
+        method,
+        headers: { authorization, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        headersTimeout: timeout,
+        bodyTimeout: 0,
+      });
+    } catch (e) {
+      throw new ApiClientError(`cannot reach the service at ${base}: ${toError(e).message}`, null, null);
+    }
+  }
+
+  async function json<T>(method: 'GET' | 'POST', path: string, body?: unknown): Promise<T> {
+    const res = await send(method, path, body);
+    const text = await res.body.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? null : JSON.parse(text);
+    } catch {
+      throw new ApiClientError(`${method} ${path}: HTTP ${res.statusCode} with a body that is not JSON`, res.statusCode, null);
+    }
+    if (res.statusCode >= 400) throw errorFrom(method, path, res.statusCode, parsed);
+    return parsed as T;
+  }
+
+  return {
+    get: <T>(path: string) => json<T>('GET', path),
+    post: <T>(path: string, body: unknown) => json<T>('POST', path, body),
+
+    /** Streams a response body (exports) to `sink`, chunk by chunk. */
+    async download(path: string, sink: (chunk: Buffer) => Promise<void> | void): Promise<void> {
+      const res = await send('GET', path);
+      if (res.statusCode >= 400) {
+        const text = await res.body.text();
+        let parsed: unknown = null;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // not JSON: reported by status below
+        }
+        throw errorFrom('GET', path, res.statusCode, parsed);
+      }
+      for await (const chunk of res.body) await sink(chunk as Buffer);
+    },
+
+    /** Reads Server-Sent Events until the stream ends or `onEvent` returns true. */
+    async events(path: string, onEvent: (event: EventSourceMessage) => boolean | void, signal?: AbortSignal): Promise<void> {
+      const res = await request(`${base}${path}`, {
+        method: 'GET',
+        headers: { authorization, accept: 'text/event-stream' },
+        headersTimeout: timeout,
+        bodyTimeout: 0,
+        ...(signal ? { signal } : {}),
+      }).catch((e: unknown) => {
+        throw new ApiClientError(`cannot reach the service at ${base}: ${toError(e).message}`, null, null);
+      });
+      if (res.statusCode >= 400) {
+        const text = await res.body.text();
+        let parsed: unknown = null;
+        try {
+          parsed = JSON.parse(text);
+        } catch {
+          // not JSON
+        }
+        throw errorFrom('GET', path, res.statusCode, parsed);
+      }
+      let done = false;
+      const parser = createParser({
+        onEvent: (event) => {
+          if (!done && onEvent(event) === true) done = true;
+        },
+      });
+      for await (const chunk of res.body) {
+        parser.feed((chunk as Buffer).toString('utf8'));
+        if (done) {
+          res.body.destroy();
+          break;
+        }
+      }
+    },
+  };
+}
+
+export type ApiClient = ReturnType<typeof createApiClient>;
+
+function errorFrom(method: string, path: string, status: number, body: unknown): ApiClientError {
+  const b = (body ?? {}) as { error?: unknown; message?: unknown };
+  const code = typeof b.error === 'string' ? b.error : null;
+  const message = typeof b.message === 'string' ? b.message : `HTTP ${status}`;
+  return new ApiClientError(`${method} ${path}: ${status}${code ? ` ${code}` : ''}: ${message}`, status, code);
+}
+
+/** Maps a client error to an AppError-like exit: 2 for a refused request, 1 otherwise. */
+export function isRejection(e: unknown): boolean {
+  return e instanceof ApiClientError && e.status !== null && e.status >= 400 && e.status < 500;
+}
+
