@@ -159,13 +159,11 @@ describe('run lifecycle', () => {
       makeCrmNote({ id: String(i + 1), crmPersonId: String(i + 1) }),
     );
     await t.collections.contacts.insertMany(
-      notes
-        .slice(2)
-        .map((n) => ({
-          _id: `${cid}-${n.crmPersonId}`,
-          company_sso_id: `co-${cid}`,
-          crm_data: { id: n.crmPersonId! },
-        })),
+      notes.slice(2).map((n) => ({
+        _id: `${cid}-${n.crmPersonId}`,
+        company_sso_id: `co-${cid}`,
+        crm_data: { id: n.crmPersonId! },
+      })),
     );
     const h = createRunHarness({
       repos: t.repos,
