@@ -37,7 +37,7 @@ export const FailuresQuerySchema = z.strictObject({
   reason_code: optionalEnumSchema('reason_code', REASON_CODES),
   severity: optionalEnumSchema('severity', SEVERITIES),
   after: optionalPatternSchema('after', CURSOR_PATTERN, 'a next_cursor value (24 lowercase hex digits)'),
-  limit: z.unknown(),
+  limit: z.unknown().optional(),
   format: optionalEnumSchema('format', EXPORT_FORMATS),
 });
 
