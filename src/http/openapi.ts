@@ -1,8 +1,7 @@
 /**
  * The OpenAPI 3.1 document of every route, served at `/private/openapi.json` and committed as
- * `docs/openapi.json` (regenerate with `npx tsx scripts/write-openapi.ts`… or `node
- * dist/scripts/write-openapi.js` after a build). A test keeps the two equal and checks that every
- * registered route is described. Error responses come from the one error catalog.
+ * `docs/openapi.json` (regenerate with `npm run openapi:write`). A test keeps the two equal and
+ * checks that every registered route is described. Error responses come from the one catalog.
  */
 import { REASON_CODES, RUN_MODES, RUN_STATUSES, SEVERITIES } from '../domain.js';
 import type { ErrorCode } from '../errors.js';

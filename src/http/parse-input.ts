@@ -49,18 +49,22 @@ export const companySsoIdSchema = z.unknown().transform((value, ctx): string => 
 
 /** A positive integer query parameter with a default and a ceiling. */
 export function limitSchema(defaultLimit: number, maxLimit: number) {
-  return z.unknown().transform((value, ctx): number => {
-    if (value === undefined) return defaultLimit;
-    const n = typeof value === 'string' && /^[0-9]{1,7}$/.test(value) ? Number(value) : Number.NaN;
-    if (!Number.isInteger(n) || n < 1 || n > maxLimit) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `limit must be an integer from 1 to ${maxLimit}, got ${describeValue(value)}`,
-      });
-      return z.NEVER;
-    }
-    return n;
-  });
+  // `.optional()` before the transform: zod 4 then runs the transform for an absent key too.
+  return z
+    .unknown()
+    .optional()
+    .transform((value, ctx): number => {
+      if (value === undefined) return defaultLimit;
+      const n = typeof value === 'string' && /^[0-9]{1,7}$/.test(value) ? Number(value) : Number.NaN;
+      if (!Number.isInteger(n) || n < 1 || n > maxLimit) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `limit must be an integer from 1 to ${maxLimit}, got ${describeValue(value)}`,
+        });
+        return z.NEVER;
+      }
+      return n;
+    });
 }
 
 /** One of a fixed set of strings, optional. */

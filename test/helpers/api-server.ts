@@ -73,7 +73,11 @@ export interface ApiUnderTest {
   close(): Promise<void>;
 }
 
-export async function startApi(t: TestDb, options: ApiOptions = {}): Promise<ApiUnderTest> {
+/** Every dependency of the app over the test database (no server). */
+export function buildApiDeps(
+  t: TestDb,
+  options: ApiOptions = {},
+): { deps: HttpAppDeps; metrics: Metrics; feed: RunStatusFeed; jobs: MigrationJobQueue } {
   const repos = t.repos;
   const logger = options.logger ?? createSilentLogger();
   const metrics = createMetrics({ defaultMetrics: false });
@@ -114,6 +118,11 @@ export async function startApi(t: TestDb, options: ApiOptions = {}): Promise<Api
     now: () => new Date(),
   };
   if (options.override) deps = options.override(deps);
+  return { deps, metrics, feed, jobs };
+}
+
+export async function startApi(t: TestDb, options: ApiOptions = {}): Promise<ApiUnderTest> {
+  const { deps, metrics, feed, jobs } = buildApiDeps(t, options);
   const server = await startHttpServer(createHttpApp(deps), {
     host: '127.0.0.1',
     port: 0,
