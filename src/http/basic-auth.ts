@@ -43,6 +43,10 @@ export function credentialsMatch(given: BasicCredentials, expected: BasicCredent
 }
 
 export function createBasicAuth(options: BasicAuthOptions): Middleware {
+  // Config refuses defaults in production; an empty credential would be a wiring bug anywhere.
+  if (!options.username || !options.password) {
+    throw new AppError('CONFIG_INVALID', 'HTTP Basic auth needs a non-empty API_USERNAME and API_PASSWORD');
+  }
   const expected = { username: options.username, password: options.password };
   const challenge = `Basic realm="${options.realm ?? BASIC_REALM}", charset="UTF-8"`;
   return async (ctx, next) => {

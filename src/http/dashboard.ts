@@ -6,7 +6,6 @@
  * worker's CID lease and run checks make them harmless (issue #7).
  */
 import type { Agenda } from 'agenda';
-import { createKoaMiddlewareAsync } from 'agendash';
 import Koa, { type Middleware } from 'koa';
 import mount from 'koa-mount';
 
@@ -15,6 +14,8 @@ export const DASHBOARD_PATH = '/private/dash';
 export function createDashboardMiddleware(agenda: Agenda): Middleware {
   let mounted: Promise<Middleware> | undefined;
   const build = async (): Promise<Middleware> => {
+    // Loaded on first use: agendash pulls in express and its UI only where the dashboard is used.
+    const { createKoaMiddlewareAsync } = await import('agendash');
     const dash = new Koa();
     for (const mw of await createKoaMiddlewareAsync(agenda)) dash.use(mw);
     return mount(DASHBOARD_PATH, dash);
