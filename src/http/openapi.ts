@@ -2,6 +2,7 @@
  * The OpenAPI 3.1 document of every route, served at `/private/openapi.json` and committed as
  * `docs/openapi.json` (regenerate with `npm run openapi:write`). A test keeps the two equal and
  * checks that every registered route is described. Error responses come from the one catalog.
+ * Long (~470 lines) because it is data: one literal per schema and route, kept in one place.
  */
 import { REASON_CODES, RUN_MODES, RUN_STATUSES, SEVERITIES } from '../domain.js';
 import type { ErrorCode } from '../errors.js';

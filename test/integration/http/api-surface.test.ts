@@ -122,6 +122,20 @@ describe('metrics', () => {
   });
 });
 
+describe('HTTP server', () => {
+  it('closes in well under the keep-alive timeout while a client holds an idle keep-alive socket', async () => {
+    const api = await startApi(t);
+    const { Agent, request } = await import('undici');
+    const agent = new Agent({ keepAliveTimeout: 60_000 });
+    const res = await request(`${api.url}/healthz`, { dispatcher: agent });
+    await res.body.text();
+    const started = Date.now();
+    await api.close();
+    expect(Date.now() - started).toBeLessThan(1_000);
+    await agent.close();
+  });
+});
+
 describe('run history and cancel', () => {
   it('lists runs newest first with a limit', async () => {
     const api = await startApi(t);

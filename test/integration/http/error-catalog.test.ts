@@ -34,7 +34,11 @@ describe('error catalog on a real port', () => {
   it('answers 200 with job_id, run_id and in_progress when every guard passes', async () => {
     const api = await startApi(t);
     const cid = await enabledCid();
-    const res = await call(api, 'POST', '/private/notes/migrate', { body: { cid, company_sso_id: 'co-1' } });
+    const res = await call(api, 'POST', '/private/notes/migrate', {
+      body: { cid, company_sso_id: 'co-1' },
+      headers: { 'content-type': 'application/json; charset=UTF-8' },
+    });
+    expect(res.status).toBe(200);
     expect(res.json).toEqual({
       job_id: expect.any(String),
       run_id: expect.any(String),
