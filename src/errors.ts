@@ -12,6 +12,7 @@ export const ERROR_CODES = [
   'JOB_ALREADY_RUNNING',
   'NO_RUN_TO_RESUME',
   'NOT_FOUND',
+  'METHOD_NOT_ALLOWED',
   'UNSUPPORTED_MEDIA_TYPE',
   'PAYLOAD_TOO_LARGE',
   'CRM_UNAVAILABLE',
@@ -21,6 +22,7 @@ export const ERROR_CODES = [
   'CONFIG_INVALID',
   'LEASE_LOST',
   'NOTE_TOO_LONG',
+  'NOT_READY',
   'INTERNAL',
 ] as const;
 export type ErrorCode = (typeof ERROR_CODES)[number];

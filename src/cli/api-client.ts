@@ -41,7 +41,11 @@ export function createApiClient(options: ApiClientOptions) {
     try {
       return await request(`${base}${path}`, {
         method,
-        headers: { authorization, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        headers: {
+          authorization,
+          accept: 'application/json',
+          ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+        },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
         headersTimeout: timeout,
         bodyTimeout: 0,
@@ -58,7 +62,11 @@ export function createApiClient(options: ApiClientOptions) {
     try {
       parsed = text === '' ? null : JSON.parse(text);
     } catch {
-      throw new ApiClientError(`${method} ${path}: HTTP ${res.statusCode} with a body that is not JSON`, res.statusCode, null);
+      throw new ApiClientError(
+        `${method} ${path}: HTTP ${res.statusCode} with a body that is not JSON`,
+        res.statusCode,
+        null,
+      );
     }
     if (res.statusCode >= 400) throw errorFrom(method, path, res.statusCode, parsed);
     return parsed as T;
@@ -85,7 +93,11 @@ export function createApiClient(options: ApiClientOptions) {
     },
 
     /** Reads Server-Sent Events until the stream ends or `onEvent` returns true. */
-    async events(path: string, onEvent: (event: EventSourceMessage) => boolean | void, signal?: AbortSignal): Promise<void> {
+    async events(
+      path: string,
+      onEvent: (event: EventSourceMessage) => boolean | void,
+      signal?: AbortSignal,
+    ): Promise<void> {
       const res = await request(`${base}${path}`, {
         method: 'GET',
         headers: { authorization, accept: 'text/event-stream' },
@@ -128,11 +140,14 @@ function errorFrom(method: string, path: string, status: number, body: unknown):
   const b = (body ?? {}) as { error?: unknown; message?: unknown };
   const code = typeof b.error === 'string' ? b.error : null;
   const message = typeof b.message === 'string' ? b.message : `HTTP ${status}`;
-  return new ApiClientError(`${method} ${path}: ${status}${code ? ` ${code}` : ''}: ${message}`, status, code);
+  return new ApiClientError(
+    `${method} ${path}: ${status}${code ? ` ${code}` : ''}: ${message}`,
+    status,
+    code,
+  );
 }
 
 /** Maps a client error to an AppError-like exit: 2 for a refused request, 1 otherwise. */
 export function isRejection(e: unknown): boolean {
   return e instanceof ApiClientError && e.status !== null && e.status >= 400 && e.status < 500;
 }
-

@@ -18,7 +18,11 @@ async function guarded(io: CliIo, fn: () => Promise<void>): Promise<void> {
   } catch (e) {
     const err = toError(e);
     writeLine(io.stderr, err.message);
-    io.setExitCode(err instanceof ApiClientError && err.status !== null && err.status < 500 ? EXIT.rejected : EXIT.unexpected);
+    io.setExitCode(
+      err instanceof ApiClientError && err.status !== null && err.status < 500
+        ? EXIT.rejected
+        : EXIT.unexpected,
+    );
   }
 }
 
@@ -43,11 +47,18 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
       const cid = cidOrExit(io, opts.cid);
       if (!cid) return;
       if (!(RUN_MODES as readonly string[]).includes(opts.mode)) {
-        writeLine(io.stderr, `--mode must be one of ${RUN_MODES.join(', ')}, got ${JSON.stringify(opts.mode)}`);
+        writeLine(
+          io.stderr,
+          `--mode must be one of ${RUN_MODES.join(', ')}, got ${JSON.stringify(opts.mode)}`,
+        );
         io.setExitCode(EXIT.rejected);
         return;
       }
-      const result = await clientFor(io, opts).post('/private/notes/migrate', { cid, company_sso_id: opts.company, mode: opts.mode });
+      const result = await clientFor(io, opts).post('/private/notes/migrate', {
+        cid,
+        company_sso_id: opts.company,
+        mode: opts.mode,
+      });
       writeLine(io.stdout, JSON.stringify(result));
     }),
   );
@@ -64,7 +75,10 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
       if (!cid) return;
       const client = clientFor(io, opts);
       if (!opts.watch) {
-        writeLine(io.stdout, JSON.stringify(await client.get(`/private/notes/migration/status?cid=${cid}`), null, 2));
+        writeLine(
+          io.stdout,
+          JSON.stringify(await client.get(`/private/notes/migration/status?cid=${cid}`), null, 2),
+        );
         return;
       }
       const view = createProgressView(io.stdout, `CID ${cid}`);
@@ -99,7 +113,10 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
         return;
       }
       if (opts.reason !== undefined && !(REASON_CODES as readonly string[]).includes(opts.reason)) {
-        writeLine(io.stderr, `--reason must be one of ${REASON_CODES.join(', ')}, got ${JSON.stringify(opts.reason)}`);
+        writeLine(
+          io.stderr,
+          `--reason must be one of ${REASON_CODES.join(', ')}, got ${JSON.stringify(opts.reason)}`,
+        );
         io.setExitCode(EXIT.rejected);
         return;
       }
@@ -107,7 +124,8 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
       if (opts.reason) query.set('reason_code', opts.reason);
       if (opts.run) query.set('run_id', opts.run);
       await clientFor(io, opts).download(`/private/notes/migration/failures?${query.toString()}`, (chunk) => {
-        if (!io.stdout.write(chunk)) return new Promise<void>((resolve) => io.stdout.once('drain', () => resolve()));
+        if (!io.stdout.write(chunk))
+          return new Promise<void>((resolve) => io.stdout.once('drain', () => resolve()));
       });
     }),
   );

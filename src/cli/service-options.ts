@@ -23,7 +23,10 @@ export function addServiceOptions(command: Command): Command {
 
 export function clientFor(io: CliIo, flags: ServiceFlags): ApiClient {
   return createApiClient({
-    baseUrl: flags.url ?? io.env.NOTES_MIGRATOR_URL ?? `http://${io.env.HTTP_HOST ?? '127.0.0.1'}:${io.env.HTTP_PORT ?? '8080'}`,
+    baseUrl:
+      flags.url ??
+      io.env.NOTES_MIGRATOR_URL ??
+      `http://${io.env.HTTP_HOST ?? '127.0.0.1'}:${io.env.HTTP_PORT ?? '8080'}`,
     username: flags.user ?? io.env.API_USERNAME ?? DEV_API_USERNAME,
     password: flags.password ?? io.env.API_PASSWORD ?? DEV_API_PASSWORD,
   });

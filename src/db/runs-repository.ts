@@ -4,7 +4,7 @@
  * move progress or status. Progress writes use absolute values, never `$inc`, so repeating one
  * (after a lost acknowledgement) changes nothing.
  */
-import type { Collection, Filter } from 'mongodb';
+import type { ChangeStream, ChangeStreamDocument, Collection, Filter } from 'mongodb';
 
 import { isTerminalStatus, type RunMode, type TerminalRunStatus } from '../domain.js';
 import type { RunClosureDoc, RunDoc, RunErrorDoc } from './documents.js';
@@ -83,6 +83,11 @@ export interface RunsRepository {
   finishOrphaned(runId: string, finish: RunFinish, now: Date): Promise<boolean>;
   /** Asks the worker to stop after its current page. Returns the run, or null when none is in progress. */
   requestCancel(cid: string, now: Date): Promise<RunDoc | null>;
+  /**
+   * A change stream of the CID's runs (inserts, updates, replaces) with the full document looked
+   * up after each update. Lazy: the cursor opens on the first read. The caller closes it.
+   */
+  watchCid(cid: string): ChangeStream<RunDoc, ChangeStreamDocument<RunDoc>>;
 }
 
 export function createRunsRepository(collection: Collection<RunDoc>): RunsRepository {
@@ -190,6 +195,13 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
         { cid, status: 'in_progress' },
         { $set: { cancel_requested: true, updated_at: now } },
         { sort: { created_at: -1 }, returnDocument: 'after' },
+      ),
+
+    watchCid: (cid) =>
+      collection.watch<RunDoc, ChangeStreamDocument<RunDoc>>(
+        [{ $match: { operationType: { $in: ['insert', 'update', 'replace'] }, 'fullDocument.cid': cid } }],
+        // maxAwaitTimeMS bounds each server-side wait, so a close() is noticed within a second.
+        { fullDocument: 'updateLookup', maxAwaitTimeMS: 1_000 },
       ),
   };
 }

@@ -1,0 +1,54 @@
+/**
+ * `POST /private/notes/migrate` and `POST /private/notes/migration/cancel` (DESIGN.md §6). The
+ * body is judged first (415, 413, 400) and nothing is read or written before it passes; then the
+ * guards of `triggerMigration` decide, in their order (flag → already migrated → CRM → lock).
+ */
+import type { Router } from '@koa/router';
+import { z } from 'zod';
+
+import { RUN_MODES } from '../domain.js';
+import {
+  type CancelDeps,
+  cancelMigration,
+  type TriggerDeps,
+  triggerMigration,
+} from '../migration/trigger-migration.js';
+import { readJsonBody } from './json-body.js';
+import { cidSchema, companySsoIdSchema, optionalEnumSchema, parseInput } from './parse-input.js';
+import { toRunStatusBody } from './status-view.js';
+
+export const MigrateBodySchema = z.strictObject({
+  cid: cidSchema,
+  company_sso_id: companySsoIdSchema,
+  mode: optionalEnumSchema('mode', RUN_MODES),
+});
+
+export const CancelBodySchema = z.strictObject({ cid: cidSchema });
+
+export interface MigrateRouteDeps {
+  trigger: TriggerDeps;
+  cancel: CancelDeps;
+  maxBodyBytes: number;
+}
+
+export function registerMigrateRoutes(router: Router, deps: MigrateRouteDeps): void {
+  router.post('/private/notes/migrate', async (ctx) => {
+    const raw = await readJsonBody(ctx, { maxBodyBytes: deps.maxBodyBytes });
+    const body = parseInput(MigrateBodySchema, raw, 'body');
+    const result = await triggerMigration(deps.trigger, {
+      cid: body.cid,
+      companySsoId: body.company_sso_id,
+      mode: body.mode ?? 'restart',
+    });
+    ctx.status = 200;
+    ctx.body = { job_id: result.jobId, run_id: result.runId, status: result.status };
+  });
+
+  router.post('/private/notes/migration/cancel', async (ctx) => {
+    const raw = await readJsonBody(ctx, { maxBodyBytes: deps.maxBodyBytes });
+    const body = parseInput(CancelBodySchema, raw, 'body');
+    const run = await cancelMigration(deps.cancel, body.cid);
+    ctx.status = 200;
+    ctx.body = { ...toRunStatusBody(run), cancel_requested: run.cancel_requested };
+  });
+}

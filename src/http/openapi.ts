@@ -1,0 +1,470 @@
+/**
+ * The OpenAPI 3.1 document of every route, served at `/private/openapi.json` and committed as
+ * `docs/openapi.json` (regenerate with `npm run openapi:write`). A test keeps the two equal and
+ * checks that every registered route is described. Error responses come from the one catalog.
+ * Long (~470 lines) because it is data: one literal per schema and route, kept in one place.
+ */
+import { REASON_CODES, RUN_MODES, RUN_STATUSES, SEVERITIES } from '../domain.js';
+import type { ErrorCode } from '../errors.js';
+import { ERROR_CATALOG, HTTP_ERROR_CODES } from './error-catalog.js';
+import { EXPORT_FORMATS, FAILURES_DEFAULT_LIMIT, FAILURES_MAX_LIMIT } from './failure-routes.js';
+import { CID_PATTERN, COMPANY_SSO_ID_PATTERN } from './parse-input.js';
+import { READ_PATH_DEFAULT_LIMIT, READ_PATH_MAX_LIMIT } from './read-path-routes.js';
+import { RUNS_DEFAULT_LIMIT, RUNS_MAX_LIMIT } from './run-routes.js';
+
+type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+type JsonObject = { [key: string]: Json };
+
+export const OPENAPI_PATH = '/private/openapi.json';
+
+const ref = (name: string): JsonObject => ({ $ref: `#/components/schemas/${name}` });
+const nullable = (type: string): JsonObject => ({ type: [type, 'null'] });
+const BASIC: Json[] = [{ basicAuth: [] }];
+const BEARER: Json[] = [{ readToken: [] }];
+
+const cidString = CID_PATTERN.source;
+
+const cidQuery: JsonObject = {
+  name: 'cid',
+  in: 'query',
+  required: true,
+  description: 'Legacy CRM organisation id (positive integer, ASCII digits, no leading zero).',
+  schema: { type: 'string', pattern: cidString },
+};
+
+function limitQuery(defaultLimit: number, maxLimit: number): JsonObject {
+  return {
+    name: 'limit',
+    in: 'query',
+    required: false,
+    schema: { type: 'integer', minimum: 1, maximum: maxLimit, default: defaultLimit },
+  };
+}
+
+function errors(...codes: ErrorCode[]): JsonObject {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of codes) {
+    const status = ERROR_CATALOG[code].status;
+    byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
+  }
+  const out: JsonObject = {};
+  for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
+    out[String(status)] = {
+      description: list.map((c) => `\`${c}\`: ${ERROR_CATALOG[c].description}`).join(' '),
+      content: {
+        'application/json': {
+          schema: {
+            allOf: [ref('Error'), { properties: { error: { enum: list } } }],
+          },
+        },
+      },
+    };
+  }
+  return out;
+}
+
+function json(description: string, schema: JsonObject): JsonObject {
+  return { description, content: { 'application/json': { schema } } };
+}
+
+const runStatusProperties: JsonObject = {
+  status: { type: 'string', enum: [...RUN_STATUSES] },
+  run_id: { type: 'string' },
+  progress_pct: { type: 'number', minimum: 0, maximum: 100 },
+  notes_processed: { type: 'integer' },
+  notes_total: nullable('integer'),
+  notes_migrated: { type: 'integer' },
+  notes_skipped: { type: 'integer' },
+  notes_failed: { type: 'integer' },
+  out_of_scope_count: { type: 'integer' },
+  failure_rate: { type: 'number', description: 'failed / in-scope processed' },
+  match_pct: { type: ['number', 'null'], description: 'CDP legacy notes / in-scope CRM notes, at the end' },
+  started_at: { type: ['string', 'null'], format: 'date-time' },
+  updated_at: { type: 'string', format: 'date-time' },
+  finished_at: { type: ['string', 'null'], format: 'date-time' },
+  halt_reason: nullable('string'),
+  error: {
+    oneOf: [
+      { type: 'null' },
+      { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+    ],
+  },
+};
+
+const schemas: JsonObject = {
+  Error: {
+    type: 'object',
+    required: ['error', 'message', 'details'],
+    properties: {
+      error: { type: 'string', enum: [...HTTP_ERROR_CODES] },
+      message: { type: 'string' },
+      details: { type: 'object', description: 'For VALIDATION_ERROR: `issues` (zod issues) and `location`.' },
+    },
+  },
+  MigrateRequest: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['cid', 'company_sso_id'],
+    properties: {
+      cid: {
+        oneOf: [
+          { type: 'string', pattern: cidString },
+          { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
+        ],
+      },
+      company_sso_id: { type: 'string', pattern: COMPANY_SSO_ID_PATTERN.source },
+      mode: {
+        type: 'string',
+        enum: [...RUN_MODES],
+        default: 'restart',
+        description: '`restart` from page 1, or `resume` from the checkpoint of the last unsuccessful run.',
+      },
+    },
+  },
+  MigrateResponse: {
+    type: 'object',
+    required: ['job_id', 'run_id', 'status'],
+    properties: {
+      job_id: { type: 'string' },
+      run_id: { type: 'string' },
+      status: { const: 'in_progress' },
+    },
+  },
+  CancelRequest: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['cid'],
+    properties: {
+      cid: {
+        oneOf: [
+          { type: 'string', pattern: cidString },
+          { type: 'integer', minimum: 1 },
+        ],
+      },
+    },
+  },
+  RunStatus: { type: 'object', properties: runStatusProperties, required: ['status', 'run_id'] },
+  NotStarted: { type: 'object', required: ['status'], properties: { status: { const: 'not_started' } } },
+  StatusView: { oneOf: [ref('RunStatus'), ref('NotStarted')] },
+  CancelResponse: {
+    allOf: [ref('RunStatus'), { type: 'object', properties: { cancel_requested: { type: 'boolean' } } }],
+  },
+  RunHistoryEntry: {
+    allOf: [
+      ref('RunStatus'),
+      {
+        type: 'object',
+        properties: {
+          cid: { type: 'string' },
+          company_sso_id: { type: 'string' },
+          mode: { type: 'string', enum: [...RUN_MODES] },
+          job_id: nullable('string'),
+          resumed_from_run_id: nullable('string'),
+          notes_with_warnings: { type: 'integer' },
+          notes_in_scope: nullable('integer'),
+          checkpoint: {
+            type: 'object',
+            properties: { page: { type: 'integer' }, total_pages: nullable('integer') },
+          },
+          cancel_requested: { type: 'boolean' },
+          owner: nullable('string'),
+          closure: {
+            oneOf: [
+              { type: 'null' },
+              {
+                type: 'object',
+                properties: {
+                  balanced: { type: 'boolean' },
+                  accounted: { type: 'integer' },
+                  unaccounted_count: { type: 'integer' },
+                },
+              },
+            ],
+          },
+          created_at: { type: 'string', format: 'date-time' },
+        },
+      },
+    ],
+  },
+  Failure: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      cid: { type: 'string' },
+      company_sso_id: { type: 'string' },
+      run_id: { type: 'string' },
+      legacy_crm_note_id: nullable('string'),
+      reason_code: { type: 'string', enum: [...REASON_CODES] },
+      severity: { type: 'string', enum: [...SEVERITIES] },
+      details: { type: 'object' },
+      created_at: { type: 'string', format: 'date-time' },
+    },
+  },
+  Note: {
+    type: 'object',
+    properties: {
+      id: { type: 'string' },
+      company_sso_id: { type: 'string' },
+      contact_id: { type: 'string' },
+      owner_id: nullable('string'),
+      author_name: {
+        type: ['string', 'null'],
+        description: 'Live SSO name of the owner; else `legacy_owner_label`; else null.',
+      },
+      author_source: { type: 'string', enum: ['sso', 'legacy_owner_label', 'none'] },
+      note: { type: 'string', description: 'Sanitized HTML, as stored.' },
+      attachments: {
+        type: 'array',
+        items: {
+          type: 'object',
+          properties: {
+            type: { type: 'string' },
+            url: { type: 'string' },
+            file_name: { type: 'string' },
+            file_size_in_byte: { type: 'integer' },
+          },
+        },
+      },
+      created_at: { type: 'string', format: 'date-time' },
+      updated_at: { type: 'string', format: 'date-time' },
+      legacy_crm_note_id: nullable('string'),
+      legacy_owner_label: nullable('string'),
+      permissions: {
+        type: 'object',
+        description:
+          'Only the owner (X-User-Sso-Id = owner_id) may edit or delete; notes without an owner: nobody.',
+        properties: { can_edit: { type: 'boolean' }, can_delete: { type: 'boolean' } },
+      },
+    },
+  },
+};
+
+const paths: JsonObject = {
+  '/healthz': {
+    get: {
+      summary: 'Liveness: the process answers (no database call)',
+      security: [],
+      responses: { '200': json('Alive', { type: 'object', properties: { status: { const: 'ok' } } }) },
+    },
+  },
+  '/readyz': {
+    get: {
+      summary: 'Readiness: MongoDB answers a ping',
+      security: [],
+      responses: {
+        '200': json('Ready', { type: 'object', properties: { status: { const: 'ready' } } }),
+        ...errors('NOT_READY'),
+      },
+    },
+  },
+  '/metrics': {
+    get: {
+      summary: 'Prometheus metrics (text exposition format); no auth, bind the port privately',
+      security: [],
+      responses: {
+        '200': { description: 'Metrics', content: { 'text/plain': { schema: { type: 'string' } } } },
+      },
+    },
+  },
+  [OPENAPI_PATH]: {
+    get: {
+      summary: 'This document',
+      security: BASIC,
+      responses: { '200': json('OpenAPI 3.1 document', { type: 'object' }), ...errors('UNAUTHORIZED') },
+    },
+  },
+  '/private/notes/migrate': {
+    post: {
+      summary: 'Trigger the migration of one CID',
+      description:
+        'Order of checks: body (415, 413, 400) → feature flag (403) → already migrated (409) → CRM knows the CID (404, 502) → CID lock (409) → run + job → 200.',
+      security: BASIC,
+      requestBody: { required: true, content: { 'application/json': { schema: ref('MigrateRequest') } } },
+      responses: {
+        '200': json('Run created and job enqueued', ref('MigrateResponse')),
+        ...errors(
+          'VALIDATION_ERROR',
+          'UNAUTHORIZED',
+          'FLAG_DISABLED',
+          'CID_NOT_FOUND',
+          'ALREADY_MIGRATED',
+          'JOB_ALREADY_RUNNING',
+          'NO_RUN_TO_RESUME',
+          'PAYLOAD_TOO_LARGE',
+          'UNSUPPORTED_MEDIA_TYPE',
+          'INTERNAL',
+          'CRM_UNAVAILABLE',
+        ),
+      },
+    },
+  },
+  '/private/notes/migration/cancel': {
+    post: {
+      summary: 'Cancel the run in progress of a CID (cooperative: after the current page)',
+      security: BASIC,
+      requestBody: { required: true, content: { 'application/json': { schema: ref('CancelRequest') } } },
+      responses: {
+        '200': json('Cancel requested (or done, when no worker had started the run)', ref('CancelResponse')),
+        ...errors(
+          'VALIDATION_ERROR',
+          'UNAUTHORIZED',
+          'NOT_FOUND',
+          'PAYLOAD_TOO_LARGE',
+          'UNSUPPORTED_MEDIA_TYPE',
+        ),
+      },
+    },
+  },
+  '/private/notes/migration/status': {
+    get: {
+      summary: 'Status of the latest run of a CID',
+      security: BASIC,
+      parameters: [cidQuery],
+      responses: {
+        '200': json('Status, or `{status: "not_started"}`', ref('StatusView')),
+        ...errors('VALIDATION_ERROR', 'UNAUTHORIZED'),
+      },
+    },
+  },
+  '/private/notes/migration/status/stream': {
+    get: {
+      summary: 'Live status as Server-Sent Events',
+      description:
+        '`event: status` (data = the status body) now and on every change; `: ping` comments every 15 s; after a terminal status `event: end` and the stream closes.',
+      security: BASIC,
+      parameters: [cidQuery],
+      responses: {
+        '200': {
+          description: 'Event stream',
+          content: { 'text/event-stream': { schema: { type: 'string' } } },
+        },
+        ...errors('VALIDATION_ERROR', 'UNAUTHORIZED'),
+      },
+    },
+  },
+  '/private/notes/migration/runs': {
+    get: {
+      summary: 'Run history of a CID, newest first',
+      security: BASIC,
+      parameters: [cidQuery, limitQuery(RUNS_DEFAULT_LIMIT, RUNS_MAX_LIMIT)],
+      responses: {
+        '200': json('Runs', {
+          type: 'object',
+          properties: { cid: { type: 'string' }, runs: { type: 'array', items: ref('RunHistoryEntry') } },
+        }),
+        ...errors('VALIDATION_ERROR', 'UNAUTHORIZED'),
+      },
+    },
+  },
+  '/private/notes/migration/failures': {
+    get: {
+      summary: 'Failure records of a CID: a JSON page, or a CSV / NDJSON export of every match',
+      security: BASIC,
+      parameters: [
+        cidQuery,
+        { name: 'run_id', in: 'query', schema: { type: 'string' } },
+        { name: 'reason_code', in: 'query', schema: { type: 'string', enum: [...REASON_CODES] } },
+        { name: 'severity', in: 'query', schema: { type: 'string', enum: [...SEVERITIES] } },
+        {
+          name: 'after',
+          in: 'query',
+          description: '`next_cursor` of the previous page (JSON only)',
+          schema: { type: 'string', pattern: '^[0-9a-f]{24}$' },
+        },
+        { ...limitQuery(FAILURES_DEFAULT_LIMIT, FAILURES_MAX_LIMIT), description: 'JSON only' },
+        {
+          name: 'format',
+          in: 'query',
+          schema: { type: 'string', enum: [...EXPORT_FORMATS], default: 'json' },
+        },
+      ],
+      responses: {
+        '200': {
+          description:
+            'A page (JSON) or a streamed export (CSV with a header row, or one JSON object per line)',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                properties: {
+                  items: { type: 'array', items: ref('Failure') },
+                  next_cursor: nullable('string'),
+                },
+              },
+            },
+            'text/csv': { schema: { type: 'string' } },
+            'application/x-ndjson': { schema: { type: 'string' } },
+          },
+        },
+        ...errors('VALIDATION_ERROR', 'UNAUTHORIZED'),
+      },
+    },
+  },
+  '/private/dash/': {
+    get: {
+      summary: 'Agenda dashboard (agendash 8.2.4) UI; its JSON API lives under /private/dash/api',
+      description:
+        '`/private/dash` redirects here. Requeue/Retry are harmless: a job for a run that is terminal or leased elsewhere does nothing.',
+      security: BASIC,
+      responses: {
+        '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } },
+        ...errors('UNAUTHORIZED', 'NOT_FOUND'),
+      },
+    },
+  },
+  '/v1/contacts/{contact_id}/notes': {
+    get: {
+      summary: 'Read path: notes of a contact, newest first, with author and permissions',
+      security: BEARER,
+      parameters: [
+        { name: 'contact_id', in: 'path', required: true, schema: { type: 'string' } },
+        {
+          name: 'company_sso_id',
+          in: 'query',
+          required: true,
+          schema: { type: 'string', pattern: COMPANY_SSO_ID_PATTERN.source },
+        },
+        limitQuery(READ_PATH_DEFAULT_LIMIT, READ_PATH_MAX_LIMIT),
+        {
+          name: 'X-User-Sso-Id',
+          in: 'header',
+          required: false,
+          description: 'The requesting user; permissions are computed for them (none without it).',
+          schema: { type: 'string' },
+        },
+      ],
+      responses: {
+        '200': json('Notes', {
+          type: 'object',
+          properties: { contact_id: { type: 'string' }, notes: { type: 'array', items: ref('Note') } },
+        }),
+        ...errors('VALIDATION_ERROR', 'UNAUTHORIZED', 'NOT_FOUND'),
+      },
+    },
+  },
+};
+
+export function buildOpenApiDocument(): JsonObject {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'crm-notes-migrator HTTP API',
+      version: '1.0.0',
+      description:
+        'Private operator API (HTTP Basic), live progress (SSE), failure exports, metrics and the CDP read path (bearer token). Errors are always `{"error":"CODE","message":"...","details":{}}`.',
+    },
+    security: BASIC,
+    paths,
+    components: {
+      securitySchemes: {
+        basicAuth: { type: 'http', scheme: 'basic', description: 'API_USERNAME / API_PASSWORD' },
+        readToken: {
+          type: 'http',
+          scheme: 'bearer',
+          description: 'READ_API_TOKEN (read path closed when unset)',
+        },
+      },
+      schemas,
+    },
+  };
+}

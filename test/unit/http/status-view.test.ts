@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+
+import { isFinalStatus, toRunHistoryEntry, toStatusView } from '../../../src/http/status-view.js';
+import { makeRun } from '../../fixtures/builders.js';
+
+describe('status view', () => {
+  it('shows a CID without runs as not_started and nothing else', () => {
+    expect(toStatusView(null)).toEqual({ status: 'not_started' });
+  });
+
+  it('shows the status fields of the issue, dates as ISO strings', () => {
+    const run = makeRun({
+      _id: 'r1',
+      status: 'halted',
+      notes_total: 200,
+      notes_processed: 200,
+      notes_migrated: 197,
+      notes_failed: 3,
+      progress_pct: 100,
+      failure_rate: 0.015,
+      started_at: new Date('2026-01-01T00:00:01.000Z'),
+      finished_at: new Date('2026-01-01T00:00:09.000Z'),
+      halt_reason: 'failure_rate 0.0150 > MAX_FAILURE_RATE 0.01 after page 1',
+    });
+    expect(toStatusView(run)).toEqual({
+      status: 'halted',
+      run_id: 'r1',
+      progress_pct: 100,
+      notes_processed: 200,
+      notes_total: 200,
+      notes_migrated: 197,
+      notes_skipped: 0,
+      notes_failed: 3,
+      out_of_scope_count: 0,
+      failure_rate: 0.015,
+      match_pct: null,
+      started_at: '2026-01-01T00:00:01.000Z',
+      updated_at: '2026-01-01T00:00:00.000Z',
+      finished_at: '2026-01-01T00:00:09.000Z',
+      halt_reason: 'failure_rate 0.0150 > MAX_FAILURE_RATE 0.01 after page 1',
+      error: null,
+    });
+  });
+
+  it('adds the run’s identity, checkpoint and closure summary to a history entry', () => {
+    const entry = toRunHistoryEntry(
+      makeRun({
+        closure: {
+          balanced: true,
+          notes_total: 3,
+          accounted: 3,
+          unaccounted_ids: ['x'],
+          unaccounted_count: 0,
+        },
+      }),
+    );
+    expect(entry).toMatchObject({ cid: '100', mode: 'restart', checkpoint: { page: 0, total_pages: null } });
+    expect(entry.closure).toEqual({ balanced: true, accounted: 3, unaccounted_count: 0 });
+  });
+
+  it('ends a stream on terminal statuses only', () => {
+    expect(isFinalStatus({ status: 'not_started' })).toBe(false);
+    expect(isFinalStatus(toStatusView(makeRun({ status: 'in_progress' })))).toBe(false);
+    for (const status of [
+      'halted',
+      'failed',
+      'cancelled',
+      'completed_success',
+      'completed_with_errors',
+    ] as const) {
+      expect(isFinalStatus(toStatusView(makeRun({ status })))).toBe(true);
+    }
+  });
+});
