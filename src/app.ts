@@ -12,13 +12,18 @@ import { createS3AttachmentStore } from './attachments/s3-attachment-store.js';
 import type { Config } from './config.js';
 import type { CrmNotesExtractor } from './crm/crm-notes-extractor.js';
 import { createHttpCrmNotesExtractor } from './crm/http-crm-notes-extractor.js';
+import { probeChangeStreams } from './db/change-stream-probe.js';
 import { connectMongo, type MongoConnection } from './db/mongo-client.js';
 import { createRepositories, type Repositories } from './db/repositories.js';
 import { AppError } from './errors.js';
+import { createHttpApp } from './http/create-http-app.js';
+import { createRunStatusFeed } from './http/run-status-feed.js';
+import { type HttpServerHandle, startHttpServer } from './http/start-http-server.js';
 import { createAgenda } from './jobs/agenda-factory.js';
 import { createAgendaJobQueue } from './jobs/agenda-job-queue.js';
 import { type MigrationWorker, startMigrationWorker, workerName } from './jobs/migration-worker.js';
 import type { Logger } from './logger.js';
+import { createMetrics, type Metrics } from './metrics.js';
 import {
   executeRun,
   type ExecuteRunExit,
@@ -43,7 +48,11 @@ export interface AppOverrides {
   extractor?: CrmNotesExtractor;
   attachments?: AttachmentRehoster;
   observer?: MigrationObserver;
-  onCrmRetry?: (info: { attempt: number; status: number | null; reason: string; delayMs: number }) => void;
+}
+
+export interface ApiOptions {
+  /** Mount the Agenda dashboard and start Agenda in this process (its stats need a started Agenda). */
+  dashboard?: boolean;
 }
 
 export interface App {
@@ -54,6 +63,7 @@ export interface App {
   readonly extractor: CrmNotesExtractor;
   readonly owner: string;
   readonly now: () => Date;
+  readonly metrics: Metrics;
   executeRun(runId: string, options: ExecuteRunOptions): Promise<ExecuteRunExit>;
   /** An Agenda for enqueueing (not processing); created on first use. */
   enqueueAgenda(): Promise<Agenda>;
@@ -61,6 +71,8 @@ export interface App {
   cancelDeps(): CancelDeps;
   /** Starts processing migration jobs in this process. */
   startWorker(): Promise<MigrationWorker>;
+  /** Starts the HTTP API on `config.http.host:port`. */
+  startApi(options?: ApiOptions): Promise<HttpServerHandle>;
   /** Registers a cleanup to run at `stop()` (before what was created earlier). */
   defer(label: string, release: () => Promise<void> | void): void;
   stop(): Promise<void>;
@@ -86,7 +98,9 @@ export async function createApp(
     const mongo = await connectMongo({ uri: config.mongo.uri, dbName: config.mongo.dbName });
     stack.defer('mongo client', () => mongo.close());
     const repos = createRepositories(mongo.db);
-    const extractor = overrides.extractor ?? createCrmExtractor(config, logger, overrides.onCrmRetry);
+    const metrics = createMetrics();
+    const extractor =
+      overrides.extractor ?? createCrmExtractor(config, logger, (info) => metrics.onCrmRetry(info));
     const attachments = overrides.attachments ?? createAttachments(config, logger, stack);
 
     const executeDeps = {
@@ -112,7 +126,7 @@ export async function createApp(
       logger,
       now,
       owner,
-      ...(overrides.observer ? { observer: overrides.observer } : {}),
+      observer: overrides.observer ?? metrics.migrationObserver,
     };
 
     let agendaForEnqueue: Promise<Agenda> | undefined;
@@ -125,6 +139,7 @@ export async function createApp(
       extractor,
       owner,
       now,
+      metrics,
       executeRun: (runId, options) => executeRun(executeDeps, runId, options),
       enqueueAgenda() {
         agendaForEnqueue ??= createAgenda({
@@ -179,6 +194,52 @@ export async function createApp(
         });
         return worker;
       },
+      async startApi(options = {}) {
+        const trigger = await app.triggerDeps();
+        const agenda = await app.enqueueAgenda();
+        // Agendash's stats endpoint answers only from a started Agenda; with no job defined here
+        // it processes nothing, so starting it is harmless.
+        if (options.dashboard !== false) await agenda.start();
+        const feedKind =
+          config.worker.changeStreams === 'off'
+            ? 'polling'
+            : config.worker.changeStreams === 'on' || (await probeChangeStreams(mongo.db)).ok
+              ? 'change-streams'
+              : 'polling';
+        const statusSource = createRunStatusFeed({
+          runs: repos.runs,
+          kind: feedKind,
+          pollMs: config.worker.statusPollMs,
+          logger,
+          observer: metrics.statusFeedObserver,
+        });
+        const httpApp = createHttpApp({
+          trigger: {
+            flags: trigger.flags,
+            runs: trigger.runs,
+            locks: trigger.locks,
+            extractor,
+            jobs: trigger.jobs,
+            newRunId: trigger.newRunId,
+            config: trigger.config,
+          },
+          cancel: { runs: repos.runs, locks: repos.locks },
+          runs: repos.runs,
+          failures: repos.failures,
+          readPath: { contactNotes: repos.contactNotes, contacts: repos.contacts, users: repos.users },
+          statusSource,
+          metrics,
+          pingDatabase: () => mongo.db.command({ ping: 1 }),
+          logger,
+          config: config.http,
+          ...(options.dashboard === false ? {} : { agenda }),
+          now,
+        });
+        const server = await startHttpServer(httpApp, { host: config.http.host, port: config.http.port });
+        stack.defer('http server', () => server.close());
+        logger.info({ url: server.url, status_feed: feedKind }, 'api listening');
+        return server;
+      },
       defer: (label, release) => stack.defer(label, release),
       stop: () => stack.release(),
     };
@@ -192,7 +253,7 @@ export async function createApp(
 function createCrmExtractor(
   config: Readonly<Config>,
   logger: Logger,
-  onRetry: AppOverrides['onCrmRetry'],
+  onRetry: Metrics['onCrmRetry'],
 ): CrmNotesExtractor {
   if (!config.crm.rootUrl) {
     throw new AppError(
@@ -206,7 +267,7 @@ function createCrmExtractor(
     timeoutMs: config.crm.timeoutMs,
     maxRetryAfterMs: config.crm.maxRetryAfterMs,
     logger,
-    ...(onRetry ? { onRetry } : {}),
+    onRetry,
   });
 }
 

@@ -10,6 +10,9 @@ import { createProgram } from './cli/program.js';
 import { AppError, toError } from './errors.js';
 
 async function main(): Promise<void> {
+  // @aws-sdk 3.1175 is pinned because it still supports Node 20; its notice that later versions
+  // will not is noise on every command. Set the variable to "false" to see it again.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const program = createProgram({
     env: process.env,
     stdin: process.stdin,

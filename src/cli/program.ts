@@ -5,11 +5,13 @@ import { Command } from 'commander';
 
 import { registerCheckUrlCommand } from './check-url-command.js';
 import type { CliIo } from './cli-io.js';
+import { registerDemoCommand } from './demo-command.js';
 import { registerFakeCrmCommand } from './fake-crm-command.js';
 import { registerFlagsCommand } from './flags-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerNormalizeCommand } from './normalize-command.js';
 import { registerOperatorCommands } from './operator-commands.js';
+import { registerServeCommands } from './serve-commands.js';
 import { registerWorkerCommand } from './worker-command.js';
 
 export function createProgram(io: CliIo): Command {
@@ -30,5 +32,7 @@ export function createProgram(io: CliIo): Command {
   registerWorkerCommand(program, io);
   registerFlagsCommand(program, io);
   registerOperatorCommands(program, io);
+  registerServeCommands(program, io);
+  registerDemoCommand(program, io);
   return program;
 }
