@@ -47,6 +47,13 @@ function arg(name: string, fallback: number): number {
   return v;
 }
 
+/** The flags the `notes-migrator` bin and the Dockerfile run with (package.json "//memory"). */
+const WORKER_NODE_FLAGS = (
+  process.env.BENCH_WORKER_NODE_FLAGS ?? '--max-semi-space-size=4 --max-old-space-size=256'
+)
+  .split(' ')
+  .filter(Boolean);
+
 const N = arg('notes', 100_000);
 const SMALL = arg('small', 10_000);
 const PAGE_SIZE = arg('page-size', 500);
@@ -58,6 +65,8 @@ interface RunFigures {
   pageP50Ms: number;
   pageP95Ms: number;
   peakRssMb: number;
+  /** Resident set (MB) sampled at 25/50/75/100% progress: flat means one page in memory at a time. */
+  rssByProgressMb: Record<string, number>;
   /** Mean milliseconds per page by pipeline step. */
   stepMeansMs: Record<string, number>;
   status: string;
@@ -132,6 +141,8 @@ async function main() {
         memoryGb: Math.round(os.totalmem() / 2 ** 30),
       },
       database: { kind: mongoKind, version: String(build.version) },
+      workerNodeFlags: WORKER_NODE_FLAGS,
+      changeStreams: process.env.BENCH_CHANGE_STREAMS ?? 'auto',
       pageSize: PAGE_SIZE,
       endToEnd: firstRun,
       endToEndSmall: smallRun,
@@ -209,7 +220,7 @@ async function measuredRun(
   );
   await agenda.stop(false);
 
-  const worker = spawn(process.execPath, [CLI, 'worker'], {
+  const worker = spawn(process.execPath, [...WORKER_NODE_FLAGS, CLI, 'worker'], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -244,9 +255,15 @@ async function measuredRun(
   });
   const exited = new Promise<void>((resolve) => worker.on('exit', () => resolve()));
   let run: RunDoc | null;
+  const rssByProgressMb: Record<string, number> = {};
   try {
     for (;;) {
       run = await repos.runs.get(runId);
+      for (const mark of [25, 50, 75, 100]) {
+        if (run && run.progress_pct >= mark && rssByProgressMb[`${mark}%`] === undefined) {
+          rssByProgressMb[`${mark}%`] = rssOf(worker.pid);
+        }
+      }
       if (run && run.status !== 'in_progress') break;
       if (worker.exitCode !== null)
         throw new Error(`worker exited with ${worker.exitCode} before the run ended`);
@@ -263,6 +280,7 @@ async function measuredRun(
       pageP50Ms: percentile(pageMs, 0.5),
       pageP95Ms: percentile(pageMs, 0.95),
       peakRssMb,
+      rssByProgressMb,
       stepMeansMs: Object.fromEntries(
         Object.entries(stepTotals).map(([k, v]) => [k, Math.round(v / Math.max(1, pageMs.length))]),
       ),
@@ -272,6 +290,11 @@ async function measuredRun(
     };
     say(
       `      ${figures.status}: ${figures.notesPerSec} notes/s, p50 page ${figures.pageP50Ms} ms, peak RSS ${figures.peakRssMb} MB`,
+    );
+    say(
+      `      RSS by progress: ${Object.entries(rssByProgressMb)
+        .map(([k, v]) => `${k} ${v} MB`)
+        .join(', ')}`,
     );
     say(
       `      mean per page: ${Object.entries(figures.stepMeansMs)
@@ -286,9 +309,17 @@ async function measuredRun(
 
 /** The worker's peak resident set (VmHWM), read from /proc while it is still alive. */
 function peakRssOf(pid: number | undefined): number {
+  return procStatusMb(pid, 'VmHWM');
+}
+
+function rssOf(pid: number | undefined): number {
+  return procStatusMb(pid, 'VmRSS');
+}
+
+function procStatusMb(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number {
   if (pid === undefined) return Number.NaN;
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1]);
+  const kb = Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]);
   return Math.round(kb / 1024);
 }
 

@@ -90,8 +90,9 @@ export async function createApp(
     );
   }
   const now = overrides.now ?? (() => new Date());
-  const stack: ReleaseStack = createReleaseStack((label, err) =>
-    logger.error({ err, resource: label }, 'release failed'),
+  const stack: ReleaseStack = createReleaseStack(
+    (label, err) => logger.error({ err, resource: label }, 'release failed'),
+    (label, ms) => logger.debug({ resource: label, ms }, 'released'),
   );
   const owner = workerName();
   try {

@@ -1,4 +1,4 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=4 --max-old-space-size=256
 /**
  * The one binary: `notes-migrator <command>`. The only module that reads `process.env` and
  * decides the process exit code.
@@ -37,4 +37,7 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+// Exit as soon as the command is done: Agenda's job watchdog sleeps in a plain setTimeout of
+// half the lock lifetime (60 s by default) after a job ends, which would otherwise hold a
+// stopped worker open that long. stdout and stderr are synchronous on Linux pipes and files.
+void main().finally(() => process.exit(process.exitCode ?? 0));

@@ -12,7 +12,10 @@ export interface ReleaseStack {
   readonly released: boolean;
 }
 
-export function createReleaseStack(onError?: (label: string, error: Error) => void): ReleaseStack {
+export function createReleaseStack(
+  onError?: (label: string, error: Error) => void,
+  onReleased?: (label: string, ms: number) => void,
+): ReleaseStack {
   const entries: { label: string; release: () => Promise<void> | void }[] = [];
   let releasing: Promise<void> | undefined;
   return {
@@ -26,8 +29,10 @@ export function createReleaseStack(onError?: (label: string, error: Error) => vo
         while (entries.length > 0) {
           const entry = entries.pop();
           if (!entry) break;
+          const started = Date.now();
           try {
             await entry.release();
+            onReleased?.(entry.label, Date.now() - started);
           } catch (e) {
             const err = toError(e);
             onError?.(entry.label, err);

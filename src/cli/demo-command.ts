@@ -8,7 +8,6 @@
 import type { Command } from 'commander';
 
 import { INDEX_MIGRATIONS } from '../../migrations/index.js';
-import { seedCdp } from '../crm/fake/cdp-seed.js';
 import {
   FAKE_TENANT_PRESETS,
   type FakeTenantPreset,
@@ -16,7 +15,6 @@ import {
 } from '../crm/fake/fake-tenant-options.js';
 import { createIndexMigrationRunner } from '../db/index-migrations.js';
 import { isTerminalStatus, MIGRATION_FLAG } from '../domain.js';
-import { startEmbeddedStack } from '../embedded/embedded-stack.js';
 import { createLogger } from '../logger.js';
 import { createApiClient } from './api-client.js';
 import { type CliIo, EXIT, loadConfigOrReport, writeLine } from './cli-io.js';
@@ -76,6 +74,10 @@ export function registerDemoCommand(program: Command, io: CliIo): void {
         preset: opts.preset as FakeTenantPreset,
       };
 
+      // Loaded here, not at start-up: the fake CRM and the embedded servers weigh ~100 MB that
+      // every other command (the worker above all) should not carry.
+      const { startEmbeddedStack } = await import('../embedded/embedded-stack.js');
+      const { seedCdp } = await import('../crm/fake/cdp-seed.js');
       writeLine(
         io.stdout,
         `Starting the embedded stack (${base.mongo.uri ? 'MONGODB_URI' : 'embedded MongoDB'}, in-process S3, fake CRM with ${notes.value} notes)…`,

@@ -6,11 +6,10 @@
 import type { Command } from 'commander';
 
 import { INDEX_MIGRATIONS } from '../../migrations/index.js';
-import { seedCdp } from '../crm/fake/cdp-seed.js';
 import { resolveFakeTenant } from '../crm/fake/fake-tenant-options.js';
 import { createIndexMigrationRunner } from '../db/index-migrations.js';
 import { MIGRATION_FLAG } from '../domain.js';
-import { type EmbeddedStack, startEmbeddedStack } from '../embedded/embedded-stack.js';
+import type { EmbeddedStack } from '../embedded/embedded-stack.js';
 import { createLogger } from '../logger.js';
 import { type CliIo, loadConfigOrReport, writeLine } from './cli-io.js';
 import { untilShutdown } from './process-signals.js';
@@ -48,6 +47,8 @@ export function registerServeCommands(program: Command, io: CliIo): void {
       if (!base) return;
       let stack: EmbeddedStack | undefined;
       if (!base.mongo.uri) {
+        // Loaded only for embedded defaults: the fake CRM and embedded servers are heavy.
+        const { startEmbeddedStack } = await import('../embedded/embedded-stack.js');
         stack = await startEmbeddedStack({
           logger: createLogger({ level: base.logLevel, name: 'crm-notes-migrator:embedded' }),
           mongodBinary: io.env.MONGOMS_SYSTEM_BINARY,
@@ -64,6 +65,7 @@ export function registerServeCommands(program: Command, io: CliIo): void {
         const embedded = stack;
         app.defer('embedded stack', () => embedded.stop());
         await createIndexMigrationRunner(app.mongo.db, INDEX_MIGRATIONS).up();
+        const { seedCdp } = await import('../crm/fake/cdp-seed.js');
         await seedCdp(app.mongo.db, resolveFakeTenant(EMBEDDED_TENANT));
         await app.repos.featureFlags.setFlag(EMBEDDED_TENANT.cid, MIGRATION_FLAG, true, app.now());
       }

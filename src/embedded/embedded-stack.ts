@@ -31,8 +31,9 @@ export interface EmbeddedStack {
 }
 
 export async function startEmbeddedStack(options: EmbeddedStackOptions): Promise<EmbeddedStack> {
-  const stack = createReleaseStack((label, err) =>
-    options.logger.error({ err, resource: label }, 'release failed'),
+  const stack = createReleaseStack(
+    (label, err) => options.logger.error({ err, resource: label }, 'release failed'),
+    (label, ms) => options.logger.debug({ resource: label, ms }, 'released'),
   );
   try {
     let mongoUri = options.mongoUri;

@@ -17,11 +17,11 @@ import { createAgenda } from '../../src/jobs/agenda-factory.js';
 import { createAgendaJobQueue } from '../../src/jobs/agenda-job-queue.js';
 import { createSilentLogger } from '../../src/logger.js';
 import { triggerMigration } from '../../src/migration/trigger-migration.js';
+import { spawnWorker, type WorkerProcess } from '../helpers/cli-process.js';
 import { startTestS3, type TestS3 } from '../helpers/embedded-s3.js';
 import { startTrackedFakeCrm } from '../helpers/fake-crm.js';
 import { useTestDb } from '../helpers/test-db.js';
 import { waitFor } from '../helpers/wait-for.js';
-import { spawnWorker, type WorkerProcess } from '../helpers/worker-process.js';
 
 const t = useTestDb(import.meta.url);
 const logger = createSilentLogger();

@@ -1,6 +1,6 @@
 /**
- * A `notes-migrator worker` as a real child process (the built binary), for the tests that kill,
- * pause and resume workers. Output is kept for failure messages.
+ * Long-running `notes-migrator` commands (worker, serve, api, fake-crm) as real child processes of
+ * the built binary, for tests that kill, pause and resume them. Output is kept for assertions.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 
@@ -11,6 +11,8 @@ export interface WorkerProcess {
   child: ChildProcess;
   pid: number;
   output(): string;
+  /** Resolves with the first match of `pattern` in the output (stdout and stderr). */
+  waitForOutput(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   /** Resolves with the exit code (or signal) once the process has ended. */
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   signal(signal: NodeJS.Signals): void;
@@ -19,7 +21,16 @@ export interface WorkerProcess {
 }
 
 export function spawnWorker(env: Record<string, string | undefined>): WorkerProcess {
-  const child = spawn(process.execPath, [CLI_PATH, 'worker'], {
+  return spawnCliProcess(['worker'], env);
+}
+
+export function spawnCliProcess(
+  args: string[],
+  env: Record<string, string | undefined>,
+  /** `file` for a process a whole test file shares (started in beforeAll). */
+  scope: 'test' | 'file' = 'test',
+): WorkerProcess {
+  const child = spawn(process.execPath, [CLI_PATH, ...args], {
     env: {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
@@ -49,14 +60,43 @@ export function spawnWorker(env: Record<string, string | undefined>): WorkerProc
     clearTimeout(timer);
   };
   trackResource(
-    `worker process ${child.pid}`,
+    `notes-migrator ${args.join(' ')} (pid ${child.pid})`,
     () => running,
     () => stop(2_000),
+    scope,
   );
+  const waitForOutput = (pattern: RegExp, timeoutMs = 60_000) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const m = pattern.exec(out);
+        if (m) {
+          cleanup();
+          resolve(m);
+        } else if (!running) {
+          cleanup();
+          reject(new Error(`process exited before printing ${String(pattern)}; output: ${out}`));
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no ${String(pattern)} within ${timeoutMs}ms; output: ${out}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        child.stdout?.off('data', check);
+        child.stderr?.off('data', check);
+        child.off('exit', check);
+      };
+      child.stdout?.on('data', check);
+      child.stderr?.on('data', check);
+      child.on('exit', check);
+      check();
+    });
   return {
     child,
     pid: child.pid,
     output: () => out,
+    waitForOutput,
     exited,
     signal: (s) => child.kill(s),
     stop,
