@@ -38,7 +38,10 @@ export interface MigrationJobDeps {
   concurrency: number;
   lockLifetimeMs: number;
   leaseMs: number;
-  /** Promises of handlers still running, so shutdown can wait for them. */
+  /**
+   * One promise per running job, settled on Agenda's `complete` — after the job's final state
+   * save, so shutdown waits until a hand-off's `nextRunAt` and unlock are in the database.
+   */
   running: Set<Promise<unknown>>;
 }
 
@@ -46,13 +49,10 @@ export function defineMigrationJob(agenda: Agenda, deps: MigrationJobDeps): void
   agenda.define<MigrationJobData>(
     JOB_NAME,
     async (job: Job<MigrationJobData>) => {
-      const handling = handle(job, deps);
-      deps.running.add(handling);
-      try {
-        await handling;
-      } finally {
-        deps.running.delete(handling);
-      }
+      const saved = jobSaved(agenda, String(job.attrs._id));
+      deps.running.add(saved);
+      void saved.then(() => deps.running.delete(saved));
+      await handle(job, deps);
     },
     {
       concurrency: deps.concurrency,
@@ -62,6 +62,18 @@ export function defineMigrationJob(agenda: Agenda, deps: MigrationJobDeps): void
       backoff: (ctx) => (ctx.error instanceof RetryLaterError ? ctx.error.retryInMs : null),
     },
   );
+}
+
+/** Resolves when Agenda emits `complete` for this job: its final state save has been attempted. */
+function jobSaved(agenda: Agenda, jobId: string): Promise<void> {
+  return new Promise((resolve) => {
+    const onComplete = (job: Job) => {
+      if (String(job.attrs._id) !== jobId) return;
+      agenda.off('complete', onComplete);
+      resolve();
+    };
+    agenda.on('complete', onComplete);
+  });
 }
 
 async function handle(job: Job<MigrationJobData>, deps: MigrationJobDeps): Promise<void> {

@@ -96,8 +96,6 @@ export async function startMigrationWorker(options: MigrationWorkerOptions): Pro
           }),
         ]);
         clearTimeout(timer);
-        // Let the last job-state saves land before the caller closes the client.
-        if (!timedOut) await agenda.drain({ timeout: 2_000, closeConnection: false }).catch(() => undefined);
         logger.info({ timed_out: timedOut }, 'worker stopped');
         return { timedOut };
       })();

@@ -33,6 +33,7 @@ let s3: TestS3;
 const tenants = [
   { cid: '4101', companySsoId: 'co-kill', noteCount: NOTES, seed: 11, preset: 'realistic' as const },
   { cid: '4102', companySsoId: 'co-pause', noteCount: 2_000, seed: 12, preset: 'realistic' as const },
+  { cid: '4103', companySsoId: 'co-sigterm', noteCount: 3_000, seed: 13, preset: 'realistic' as const },
 ];
 
 beforeAll(async () => {
@@ -49,7 +50,7 @@ afterAll(async () => {
   await s3.stop();
 });
 
-function workerEnv(): Record<string, string> {
+function workerEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
     MONGODB_URI: t.dbUri,
     CRM_API_ROOT_URL: crm.url,
@@ -68,6 +69,7 @@ function workerEnv(): Record<string, string> {
     AGENDA_PROCESS_EVERY_MS: '500',
     AGENDA_LOCK_LIFETIME_MS: '4000',
     WORKER_CONCURRENCY: '1',
+    ...overrides,
   };
 }
 
@@ -202,6 +204,44 @@ describe('a worker paused past its lease', () => {
     expect(after).toEqual(run);
     await a.stop();
     await b.stop();
+    expect(run?.status).toBe('completed_success');
+    await expectExactOutcome(run!, crm.plan(cid), companySsoId);
+  });
+});
+
+describe('a worker stopped with SIGTERM (a rolling deploy)', () => {
+  it('finishes its page, hands the lease back at once, and the next worker continues without waiting it out', async () => {
+    const { cid, companySsoId } = tenants[2]!;
+    const { runId } = await trigger(cid, companySsoId);
+    // A long lease: if the hand-off did not work, B would have to wait a minute for it to expire.
+    const env = workerEnv({
+      LEASE_MS: '60000',
+      LEASE_HEARTBEAT_MS: '5000',
+      AGENDA_LOCK_LIFETIME_MS: '120000',
+    });
+    const a = spawnWorker(env);
+    await waitFor(
+      () => t.repos.runs.get(runId),
+      (r) => (r?.checkpoint.page ?? 0) >= 2,
+      { timeoutMs: 120_000, what: 'worker A to pass page 2' },
+    );
+    a.signal('SIGTERM');
+    const stoppedAt = Date.now();
+    expect(await a.exited).toMatchObject({ code: 0 });
+    expect(Date.now() - stoppedAt).toBeLessThan(20_000);
+    const handedOff = await t.repos.runs.get(runId);
+    expect(handedOff?.status).toBe('in_progress');
+    const lock = await t.repos.locks.get(cid);
+    expect(lock?.run_id).toBe(runId);
+    expect(lock!.expires_at.getTime()).toBeLessThanOrEqual(Date.now());
+
+    const b = spawnWorker(env);
+    const run = await waitFor(() => t.repos.runs.get(runId), terminal, {
+      timeoutMs: 45_000,
+      what: `B to finish without waiting out A's lease (B: ${b.output()})`,
+    });
+    await b.stop();
+    expect(run?.owner).toContain(`:${b.pid}:`);
     expect(run?.status).toBe('completed_success');
     await expectExactOutcome(run!, crm.plan(cid), companySsoId);
   });

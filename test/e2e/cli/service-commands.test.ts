@@ -174,10 +174,16 @@ describe('notes-migrator fake-crm', () => {
 
 describe('notes-migrator demo', () => {
   it('runs a whole migration on the embedded S3 and fake CRM and reports exactly what was planted', async () => {
+    // Its own database: the `serve` worker of this file polls the same Agenda queue in t.db and
+    // would take the demo's job to a fake CRM that does not know CID 5301.
+    const demoDb = `${t.dbName}_demo`;
+    const demoUri = new URL(t.uri);
+    demoUri.pathname = `/${demoDb}`;
     const demo = await runCli(['demo', '--notes', '400', '--cid', '5301', '--expect-plan'], {
-      env: { MONGODB_URI: t.dbUri },
+      env: { MONGODB_URI: demoUri.toString() },
       timeoutMs: 240_000,
     });
+    await t.client.db(demoDb).dropDatabase();
     expect(demo.stdout).toContain('Migration of CID 5301 → completed_success');
     expect(demo.stdout).toContain('Planted by the fake CRM vs observed: all match');
     expect(demo.code).toBe(0);
