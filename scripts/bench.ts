@@ -3,7 +3,9 @@
  *   - end to end: N clean notes over HTTP from the fake CRM through a real worker process
  *     (normalize, resolve, upsert) → notes/s, p50/p95 page latency, the worker's peak RSS;
  *   - raw write limit: the same finished documents bulk-upserted into a collection with the same
- *     indexes → docs/s, and pipeline ÷ raw;
+ *     indexes → docs/s, and pipeline ÷ raw; measured twice: on a quiet database, and with the
+ *     change stream open that every idle worker holds on `agendaJobs` (the conditions the
+ *     pipeline writes under when change streams are on);
  *   - re-run of the same tenant (everything skipped) → notes/s;
  *   - normalizer vs plain sanitize-html;
  *   - peak RSS at a small and a large N (must stay flat: one page in memory at a time).
@@ -129,7 +131,11 @@ async function main() {
       .updateMany({ cid: large.cid }, { $set: { status: 'completed_with_errors' } });
     const rerun = await measuredRun(db, repos, crm, workerUri, large);
     say('[4/5] raw write limit: the same finished documents, bulk-upserted');
-    const raw = await rawWriteLimit(db, large.companySsoId);
+    const raw = await rawWriteLimit(db, large.companySsoId, 'contact_notes_raw_bench', false);
+    const rawWatched =
+      process.env.BENCH_CHANGE_STREAMS === 'off'
+        ? null
+        : await rawWriteLimit(db, large.companySsoId, 'contact_notes_raw_bench_watched', true);
     say('[5/5] normalizer vs plain sanitize-html');
     const normalizer = measureNormalizerThroughput({ count: 20_000, seed: 20_240_501, rounds: 2 });
 
@@ -148,8 +154,12 @@ async function main() {
       endToEndSmall: smallRun,
       rerun,
       rawWrite: raw,
+      rawWriteWithChangeStreamOpen: rawWatched,
       ratios: {
         pipelineOverRaw: firstRun.notesPerSec / raw.docsPerSec,
+        ...(rawWatched
+          ? { pipelineOverRawWithChangeStreamOpen: firstRun.notesPerSec / rawWatched.docsPerSec }
+          : {}),
         rerunOverFirstRun: rerun.notesPerSec / firstRun.notesPerSec,
         peakRssLargeOverSmall: firstRun.peakRssMb / smallRun.peakRssMb,
         normalizerOverSanitizeHtml: normalizer.ratio,
@@ -333,8 +343,20 @@ function percentile(values: number[], p: number): number {
 async function rawWriteLimit(
   db: Db,
   companySsoId: string,
+  collectionName: string,
+  withWorkerChangeStream: boolean,
 ): Promise<{ docs: number; seconds: number; docsPerSec: number }> {
-  const target = db.collection<Omit<ContactNoteDoc, '_id'>>('contact_notes_raw_bench');
+  const target = db.collection<Omit<ContactNoteDoc, '_id'>>(collectionName);
+  // The same stream MongoChangeStreamNotificationChannel opens in an idle worker.
+  const stream = withWorkerChangeStream
+    ? db
+        .collection('agendaJobs')
+        .watch([{ $match: { operationType: { $in: ['insert', 'update', 'replace'] } } }], {
+          fullDocument: 'updateLookup',
+        })
+    : null;
+  stream?.on('change', () => undefined);
+  if (stream) await new Promise((resolve) => setTimeout(resolve, 1_000));
   for (const idx of await db.collection('contact_notes').listIndexes().toArray()) {
     if (idx.name === '_id_') continue;
     const { key, name, unique, partialFilterExpression } = idx as {
@@ -373,8 +395,11 @@ async function rawWriteLimit(
     if (batch.length === PAGE_SIZE) await flush();
   }
   if (batch.length > 0) await flush();
+  await stream?.close();
   const seconds = writeMs / 1000;
-  say(`      ${Math.round(docs / seconds)} docs/s`);
+  say(
+    `      ${Math.round(docs / seconds)} docs/s${withWorkerChangeStream ? ' (a worker change stream open)' : ''}`,
+  );
   return { docs, seconds, docsPerSec: Math.round(docs / seconds) };
 }
 
@@ -383,6 +408,7 @@ function printTable(r: {
   endToEndSmall: RunFigures;
   rerun: RunFigures;
   rawWrite: { docsPerSec: number };
+  rawWriteWithChangeStreamOpen: { docsPerSec: number } | null;
   ratios: Record<string, number>;
   normalizer: { normalizePerSec: number; plainPerSec: number };
 }) {
@@ -399,6 +425,20 @@ function printTable(r: {
     ],
     ['raw bulk upsert', `${r.rawWrite.docsPerSec} docs/s`, ''],
     ['pipeline ÷ raw', r.ratios.pipelineOverRaw!.toFixed(2), 'target >= 0.5'],
+    ...(r.rawWriteWithChangeStreamOpen
+      ? ([
+          [
+            'raw bulk upsert, change stream open',
+            `${r.rawWriteWithChangeStreamOpen.docsPerSec} docs/s`,
+            'what an idle worker holds on agendaJobs',
+          ],
+          [
+            'pipeline ÷ raw (same conditions)',
+            r.ratios.pipelineOverRawWithChangeStreamOpen!.toFixed(2),
+            'both writing with a change stream open',
+          ],
+        ] as [string, string, string][])
+      : []),
     [
       're-run (all skipped)',
       `${r.rerun.notesPerSec} notes/s`,

@@ -49,6 +49,10 @@ export interface NotesBatchResult {
 export interface ContactNotesRepository {
   createNotesBatch(notes: readonly NewMigratedNote[]): Promise<NotesBatchResult>;
   countLegacyNotes(companySsoId: string): Promise<number>;
+  /** Whether the company holds any migrated note at all (one index probe). */
+  hasLegacyNotes(companySsoId: string): Promise<boolean>;
+  /** Which of these CRM note ids are already in CDP for the company (one `$in` on the unique index). */
+  findExistingIds(companySsoId: string, legacyCrmNoteIds: readonly string[]): Promise<Set<string>>;
   /** How many of these notes were inserted at or after `since` (their ObjectId time). */
   countInsertedSince(companySsoId: string, legacyCrmNoteIds: readonly string[], since: Date): Promise<number>;
   listForContact(companySsoId: string, contactId: string, limit: number): Promise<ContactNoteDoc[]>;
@@ -60,6 +64,25 @@ export function createContactNotesRepository(collection: Collection<ContactNoteD
 
     countLegacyNotes: (companySsoId) =>
       collection.countDocuments({ company_sso_id: companySsoId, legacy_crm_note_id: { $exists: true } }),
+
+    async hasLegacyNotes(companySsoId) {
+      const one = await collection.findOne(
+        { company_sso_id: companySsoId, legacy_crm_note_id: { $exists: true } },
+        { projection: { _id: 1 } },
+      );
+      return one !== null;
+    },
+
+    async findExistingIds(companySsoId, legacyCrmNoteIds) {
+      if (legacyCrmNoteIds.length === 0) return new Set();
+      const found = await collection
+        .find(
+          { company_sso_id: companySsoId, legacy_crm_note_id: { $in: [...legacyCrmNoteIds] } },
+          { projection: { _id: 0, legacy_crm_note_id: 1 } },
+        )
+        .toArray();
+      return new Set(found.map((d) => d.legacy_crm_note_id).filter((id): id is string => id !== undefined));
+    },
 
     async countInsertedSince(companySsoId, legacyCrmNoteIds, since) {
       if (legacyCrmNoteIds.length === 0) return 0;

@@ -36,7 +36,10 @@ export interface MigrationObserver {
 export interface ExecuteRunDeps {
   runs: RunsRepository;
   locks: LocksRepository;
-  contactNotes: Pick<ContactNotesRepository, 'createNotesBatch' | 'countInsertedSince' | 'countLegacyNotes'>;
+  contactNotes: Pick<
+    ContactNotesRepository,
+    'createNotesBatch' | 'countInsertedSince' | 'countLegacyNotes' | 'hasLegacyNotes' | 'findExistingIds'
+  >;
   failures: Pick<FailuresRepository, 'recordMany'>;
   extractor: CrmNotesExtractor;
   pipeline: Omit<PageDeps, 'contactNotes' | 'failures' | 'logger' | 'now'>;
@@ -133,6 +136,8 @@ async function pageLoop(
   const unaccounted: string[] = [];
   let page = run.checkpoint.page + 1;
   let firstPage = true;
+  // A first run into an empty company never pays for the existence check.
+  const skipExisting = await deps.contactNotes.hasLegacyNotes(run.company_sso_id);
 
   const finish = async (
     status: TerminalRunStatus,
@@ -194,6 +199,7 @@ async function pageLoop(
         noteTypeAllowlist: allowlist,
         // After a takeover, the first page may replay writes of the worker that died mid-page.
         countOwnInsertsSince: firstPage ? replayFrom : null,
+        skipExisting,
         signal: lease.lost,
       },
       crmPage.notes,

@@ -1,6 +1,6 @@
 /**
  * One CRM page through the pipeline (DESIGN.md §1 step 3): validation → note-type filter →
- * contacts and owners (one query each) → HTML → attachments → idempotent write → failure log.
+ * notes already in CDP (on a re-run) → contacts and owners (one query each) → HTML → attachments → idempotent write → failure log.
  * Every note of the page ends in exactly one bucket (migrated, skipped, failed, out of scope);
  * warnings ride along. Problems are data: only run-level trouble (database down) throws.
  */
@@ -25,6 +25,13 @@ export interface PageContext {
   noteTypeAllowlist: ReadonlySet<number>;
   /** Matched notes created on or after this instant were written by this run (a replayed page). */
   countOwnInsertsSince: Date | null;
+  /**
+   * The company already held migrated notes when the run was claimed (a re-run, a resumed run):
+   * look the page's notes up first and skip those already in CDP before any contact lookup,
+   * sanitizing or attachment download. Ignored on a replayed page, which takes the full path so
+   * a note this run wrote just before a crash still gets its warnings recorded.
+   */
+  skipExisting: boolean;
   signal?: AbortSignal | undefined;
 }
 
@@ -33,7 +40,7 @@ export interface PageDeps {
   owners: OwnerResolver;
   normalizeHtml: NormalizeHtml;
   attachments: AttachmentRehoster;
-  contactNotes: Pick<ContactNotesRepository, 'createNotesBatch' | 'countInsertedSince'>;
+  contactNotes: Pick<ContactNotesRepository, 'createNotesBatch' | 'countInsertedSince' | 'findExistingIds'>;
   failures: Pick<FailuresRepository, 'recordMany'>;
   logger: Logger;
   now: () => Date;
@@ -43,6 +50,7 @@ export interface PageDeps {
 
 /** Where a page's time went, in milliseconds (logged with every page). */
 export interface PageStepTimings {
+  existing_ms: number;
   resolve_ms: number;
   normalize_ms: number;
   attachments_ms: number;
@@ -115,6 +123,7 @@ export async function processPage(
   });
 
   const timings: PageStepTimings = {
+    existing_ms: 0,
     resolve_ms: 0,
     normalize_ms: 0,
     attachments_ms: 0,
@@ -128,20 +137,34 @@ export async function processPage(
     mark = now;
   };
 
-  // 2. Contacts and owners are looked up while the HTML is normalized: the queries run in the
+  // 2. Notes already in CDP are skipped here: the upsert would leave them untouched anyway, and a
+  // re-run should not pay for lookups, sanitizing and attachment re-hosting it will throw away.
+  const skippedIds = new Set<string>();
+  let toMigrate = inScope;
+  if (ctx.skipExisting && !ctx.countOwnInsertsSince && inScope.length > 0) {
+    const existing = await deps.contactNotes.findExistingIds(
+      ctx.companySsoId,
+      inScope.map((n) => n.id),
+    );
+    for (const id of existing) skippedIds.add(id);
+    toMigrate = inScope.filter((n) => !skippedIds.has(n.id));
+  }
+  lap('existing_ms');
+
+  // 3. Contacts and owners are looked up while the HTML is normalized: the queries run in the
   // database while this process sanitizes, so two cores work instead of one.
   const lookups = Promise.all([
-    deps.contacts.resolve(ctx.companySsoId, inScope),
-    deps.owners.resolve(ctx.companySsoId, inScope),
+    deps.contacts.resolve(ctx.companySsoId, toMigrate),
+    deps.owners.resolve(ctx.companySsoId, toMigrate),
   ]);
-  const normalized = new Map(inScope.map((note) => [note.id, deps.normalizeHtml(note.note)]));
+  const normalized = new Map(toMigrate.map((note) => [note.id, deps.normalizeHtml(note.note)]));
   lap('normalize_ms');
   const [contactOf, ownerOf] = await lookups;
   lap('resolve_ms');
 
-  // 3. No contact fails the note; then HTML too long fails it before any attachment is fetched.
+  // 4. No contact fails the note; then HTML too long fails it before any attachment is fetched.
   let candidates: Candidate[] = [];
-  for (const crm of inScope) {
+  for (const crm of toMigrate) {
     const contact = contactOf.get(crm.id);
     if (!contact?.ok) {
       fail(
@@ -167,7 +190,7 @@ export async function processPage(
     });
   }
 
-  // 4. Attachments: a failed attachment never fails its note.
+  // 5. Attachments: a failed attachment never fails its note.
   const limit = pLimit(Math.max(1, deps.attachmentNoteConcurrency));
   await Promise.all(
     candidates.map((c) =>
@@ -195,7 +218,7 @@ export async function processPage(
 
   lap('attachments_ms');
 
-  // 5. Nothing left to show: no text and no attachment.
+  // 6. Nothing left to show: no text and no attachment.
   candidates = candidates.filter((c) => {
     if (c.hasVisibleText || (c.attachments?.length ?? 0) > 0) return true;
     fail(c.crm.id, 'NOTE_EMPTY_AFTER_SANITIZE', {
@@ -211,12 +234,13 @@ export async function processPage(
     }
   }
 
-  // 6. The idempotent write.
+  // 7. The idempotent write.
   const batch = await deps.contactNotes.createNotesBatch(
     candidates.map((c) => toNewNote(ctx.companySsoId, c)),
   );
   for (const f of batch.failed) fail(f.legacy_crm_note_id, f.reasonCode, f.details);
   let { migrated, skipped } = batch;
+  skipped += skippedIds.size;
   if (ctx.countOwnInsertsSince && skipped > 0) {
     // A replayed page: notes this run wrote before a crash count as migrated, not skipped.
     const own = await deps.contactNotes.countInsertedSince(
@@ -231,11 +255,11 @@ export async function processPage(
 
   lap('write_ms');
 
-  // 7. The failure log: one record and one log line per (note, reason).
+  // 8. The failure log: one record and one log line per (note, reason).
   await recordProblems(deps, ctx, [...failures, ...warnings]);
   lap('failure_log_ms');
 
-  const written = new Set(batch.writtenIds);
+  const written = new Set([...batch.writtenIds, ...skippedIds]);
   const failedIds = new Set(failures.map((f) => f.noteId));
   const withWarnings = new Set(warnings.map((w) => w.noteId).filter((id) => written.has(id))).size;
   const unaccountedIds = inScope.map((n) => n.id).filter((id) => !written.has(id) && !failedIds.has(id));

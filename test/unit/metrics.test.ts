@@ -20,7 +20,14 @@ const outcome = (o: Partial<PageOutcome>): PageOutcome => ({
   outOfScope: 0,
   withWarnings: 0,
   problemsByReason: {},
-  timings: { resolve_ms: 0, normalize_ms: 0, attachments_ms: 0, write_ms: 0, failure_log_ms: 0 },
+  timings: {
+    existing_ms: 0,
+    resolve_ms: 0,
+    normalize_ms: 0,
+    attachments_ms: 0,
+    write_ms: 0,
+    failure_log_ms: 0,
+  },
   unaccountedIds: [],
   ...o,
 });

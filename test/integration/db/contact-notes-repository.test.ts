@@ -96,3 +96,27 @@ describe('ContactNotesRepository.createNotesBatch', () => {
     await expect(t.repos.contactNotes.createNotesBatch([n, n])).rejects.toThrow(/appears twice/);
   });
 });
+
+describe('ContactNotesRepository existence checks (a re-run skips notes already in CDP)', () => {
+  it('names exactly the ids of this company that are already migrated', async () => {
+    await t.repos.contactNotes.createNotesBatch(makeMigratedNotes(5, { company_sso_id: 'exists-co' }));
+    await t.repos.contactNotes.createNotesBatch(makeMigratedNotes(5, { company_sso_id: 'other-co' }));
+    const ids = (await t.collections.contactNotes.find({ company_sso_id: 'exists-co' }).toArray()).map(
+      (d) => d.legacy_crm_note_id!,
+    );
+    const found = await t.repos.contactNotes.findExistingIds('exists-co', [
+      ids[0]!,
+      ids[3]!,
+      'never-written',
+    ]);
+    expect([...found].sort()).toEqual([ids[0], ids[3]].sort());
+    expect(await t.repos.contactNotes.findExistingIds('nobody-co', ids)).toEqual(new Set());
+    expect(await t.repos.contactNotes.findExistingIds('exists-co', [])).toEqual(new Set());
+  });
+
+  it('tells a company with migrated notes from one without', async () => {
+    await t.repos.contactNotes.createNotesBatch(makeMigratedNotes(1, { company_sso_id: 'has-co' }));
+    expect(await t.repos.contactNotes.hasLegacyNotes('has-co')).toBe(true);
+    expect(await t.repos.contactNotes.hasLegacyNotes('empty-co')).toBe(false);
+  });
+});

@@ -124,8 +124,13 @@ describe('migration worker on Agenda', () => {
       (r) => r?.status === 'completed_success',
       { timeoutMs: 30_000, what: 'the run to complete' },
     );
-    // Agenda's job ends completed: not locked, nothing scheduled.
-    const job = await t.db.collection('agendaJobs').findOne({ 'data.run_id': runId });
+    // Agenda's job ends completed: not locked, nothing scheduled. Agenda saves that state just
+    // after the handler returns, so the run can be terminal a moment before the job is.
+    const job = await waitFor(
+      () => t.db.collection('agendaJobs').findOne({ 'data.run_id': runId }),
+      (j) => j?.lockedAt === null,
+      { timeoutMs: 10_000, what: "Agenda's final save of the job" },
+    );
     expect(job).toMatchObject({ lockedAt: null, nextRunAt: null, failCount: null });
   });
 

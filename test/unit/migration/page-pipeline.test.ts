@@ -28,6 +28,7 @@ function harness(
   const written: NewMigratedNote[] = [];
   const failures: NewFailure[] = [];
   const existing = new Set<string>();
+  const calls = { existingLookups: 0, normalized: 0, attachmentNotes: 0 };
   const contacts = options.contacts ?? { '42': 'contact-42', '43': 'contact-43' };
   const deps: PageDeps = {
     contacts: createContactResolver({
@@ -61,9 +62,13 @@ function harness(
           ),
       },
     }),
-    normalizeHtml: normalize,
+    normalizeHtml: (html) => {
+      calls.normalized++;
+      return normalize(html);
+    },
     attachments: {
       process: (_co, noteId, inputs: readonly AttachmentInput[]) => {
+        calls.attachmentNotes++;
         const good = inputs.filter((i) => i.fileName !== options.failAttachmentNamed);
         const bad = inputs.filter((i) => i.fileName === options.failAttachmentNamed);
         return Promise.resolve({
@@ -105,6 +110,10 @@ function harness(
         return Promise.resolve(out);
       },
       countInsertedSince: () => Promise.resolve(0),
+      findExistingIds: (_co, ids) => {
+        calls.existingLookups++;
+        return Promise.resolve(new Set(ids.filter((id) => existing.has(id))));
+      },
     },
     failures: {
       recordMany: (f) => {
@@ -122,9 +131,10 @@ function harness(
     runId: 'run-1',
     page: 1,
     noteTypeAllowlist: new Set([1, 6]),
-    countOwnInsertsSince: null,
+    countOwnInsertsSince: null as Date | null,
+    skipExisting: false,
   };
-  return { deps, ctx, written, failures, existing };
+  return { deps, ctx, written, failures, existing, calls };
 }
 
 const reasons = (failures: NewFailure[]) =>
@@ -271,6 +281,57 @@ describe('page pipeline', () => {
       unaccountedIds: [],
     });
     expect(again.migrated + again.skipped + again.failed + again.outOfScope).toBe(again.seen);
+  });
+
+  it('on a re-run, skips notes already in CDP before any lookup, sanitizing or attachment download', async () => {
+    const h = harness();
+    const withFile = (id: string) =>
+      ok(
+        makeCrmNote({
+          id,
+          images: [
+            { url: `https://crm/${id}.png`, fileName: `${id}.png`, contentType: 'image/png', size: 3 },
+          ],
+        }),
+      );
+    const first = [withFile('1'), withFile('2'), ok(makeCrmNote({ id: '3', crmPersonId: null }))];
+    await processPage(h.deps, h.ctx, first);
+    const failuresAfterFirst = h.failures.length;
+    h.calls.normalized = 0;
+    h.calls.attachmentNotes = 0;
+
+    const again = await processPage(h.deps, { ...h.ctx, skipExisting: true }, [
+      ...first,
+      withFile('4'),
+      ok(makeCrmNote({ id: '5', crmNoteTypeId: 9 })),
+    ]);
+    expect(again).toMatchObject({
+      seen: 5,
+      migrated: 1,
+      skipped: 2,
+      failed: 1,
+      outOfScope: 1,
+      unaccountedIds: [],
+    });
+    expect(h.calls.existingLookups).toBe(1);
+    // Only the note without a contact (3) and the new one (4) were sanitized; only 4 was re-hosted.
+    expect(h.calls.normalized).toBe(2);
+    expect(h.calls.attachmentNotes).toBe(1);
+    expect(h.written.map((n) => n.legacy_crm_note_id)).toEqual(['1', '2', '4']);
+    expect(reasons(h.failures.slice(failuresAfterFirst))).toEqual(['3:CONTACT_NOT_MAPPED']);
+  });
+
+  it('takes the full path on a replayed page even when the company already has notes', async () => {
+    const h = harness();
+    const page = [ok(makeCrmNote({ id: '1' })), ok(makeCrmNote({ id: '2' }))];
+    await processPage(h.deps, h.ctx, page);
+    const replay = await processPage(
+      h.deps,
+      { ...h.ctx, skipExisting: true, countOwnInsertsSince: new Date('2026-02-01T00:00:00Z') },
+      page,
+    );
+    expect(h.calls.existingLookups).toBe(0);
+    expect(replay).toMatchObject({ seen: 2, skipped: 2, unaccountedIds: [] });
   });
 
   it('counts a repeated id within one page once, as a payload problem for the copy', async () => {
