@@ -111,7 +111,7 @@ export async function createApp(
       failures: repos.failures,
       extractor,
       pipeline: {
-        contacts: createContactResolver({ contacts: repos.contacts }),
+        contacts: createContactResolver({ contacts: repos.contacts, cache: config.migration.contactCache }),
         owners: createOwnerResolver({ users: repos.users }),
         normalizeHtml: normalizeNoteHtml,
         attachments,

@@ -214,6 +214,10 @@ const EnvSchema = z.object({
   NOTE_TYPE_ALLOWLIST: intListVar([1, 6]),
   MAX_FAILURE_RATE: ratioVar(0.01),
   MATCH_PCT_THRESHOLD: ratioVar(0.99),
+  /** CRM person → CDP contact mappings remembered between pages (0 turns the cache off). */
+  CONTACT_CACHE_MAX: intVar(50_000, 0, 1_000_000),
+  /** How long a remembered mapping is trusted: bounds how stale a moved contact can be. */
+  CONTACT_CACHE_TTL_MS: intVar(600_000, 1_000, 86_400_000),
 
   /** Attachment host allow-list: exact names, IP literals, `*.suffix` wildcards (docs/attachments.md). Empty blocks all. */
   ATTACHMENT_HOSTS: hostListVar(),
@@ -274,7 +278,12 @@ export interface Config {
     pageSize: number;
     maxRetryAfterMs: number;
   };
-  migration: { noteTypeAllowlist: number[]; maxFailureRate: number; matchPctThreshold: number };
+  migration: {
+    noteTypeAllowlist: number[];
+    maxFailureRate: number;
+    matchPctThreshold: number;
+    contactCache: { max: number; ttlMs: number };
+  };
   attachments: {
     allowedHosts: string[];
     allowHttp: boolean;
@@ -383,6 +392,7 @@ function toConfig(env: Env): Config {
       noteTypeAllowlist: env.NOTE_TYPE_ALLOWLIST,
       maxFailureRate: env.MAX_FAILURE_RATE,
       matchPctThreshold: env.MATCH_PCT_THRESHOLD,
+      contactCache: { max: env.CONTACT_CACHE_MAX, ttlMs: env.CONTACT_CACHE_TTL_MS },
     },
     attachments: {
       allowedHosts: env.ATTACHMENT_HOSTS,

@@ -15,7 +15,7 @@ import type { TerminalRunStatus } from '../domain.js';
 import { AppError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { type PageDeps, type PageOutcome, processPage } from './page-pipeline.js';
-import { addPage, shouldHalt } from './run-counters.js';
+import { addPage, countersOf, shouldHalt } from './run-counters.js';
 import { claimRunLease, type HeldLease } from './run-lease.js';
 import { decideRunOutcome } from './run-outcome.js';
 
@@ -311,20 +311,6 @@ async function validateAndClose(
     notesInScope: outcome.notesInScope,
     closure: outcome.closure,
   });
-}
-
-function countersOf(run: RunDoc): RunCounters {
-  return {
-    notes_total: run.notes_total,
-    notes_processed: run.notes_processed,
-    notes_migrated: run.notes_migrated,
-    notes_skipped: run.notes_skipped,
-    notes_failed: run.notes_failed,
-    notes_with_warnings: run.notes_with_warnings,
-    out_of_scope_count: run.out_of_scope_count,
-    progress_pct: run.progress_pct,
-    failure_rate: run.failure_rate,
-  };
 }
 
 function leaseLost(log: Logger): ExecuteRunExit {

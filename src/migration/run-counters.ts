@@ -3,6 +3,7 @@
  * `notes_processed` counts every note seen (in scope or not); the failure rate is over the
  * in-scope notes only (DESIGN.md §4).
  */
+import type { RunDoc } from '../db/documents.js';
 import type { RunCounters } from '../db/runs-repository.js';
 
 export interface PageTally {
@@ -48,4 +49,19 @@ export function progressPct(processed: number, total: number | null): number {
 /** Halt only when the rate is strictly above the limit: exactly 1% of failures is tolerated. */
 export function shouldHalt(counters: Pick<RunCounters, 'failure_rate'>, maxFailureRate: number): boolean {
   return counters.failure_rate > maxFailureRate;
+}
+
+/** The counters stored on a run document. */
+export function countersOf(run: RunDoc): RunCounters {
+  return {
+    notes_total: run.notes_total,
+    notes_processed: run.notes_processed,
+    notes_migrated: run.notes_migrated,
+    notes_skipped: run.notes_skipped,
+    notes_failed: run.notes_failed,
+    notes_with_warnings: run.notes_with_warnings,
+    out_of_scope_count: run.out_of_scope_count,
+    progress_pct: run.progress_pct,
+    failure_rate: run.failure_rate,
+  };
 }

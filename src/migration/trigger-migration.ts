@@ -8,10 +8,11 @@ import type { CrmNotesExtractor } from '../crm/crm-notes-extractor.js';
 import type { LockDoc, RunDoc } from '../db/documents.js';
 import type { FeatureFlagsRepository } from '../db/feature-flags-repository.js';
 import type { LocksRepository } from '../db/locks-repository.js';
-import { EMPTY_COUNTERS, type RunCounters, type RunsRepository } from '../db/runs-repository.js';
+import { EMPTY_COUNTERS, type RunsRepository } from '../db/runs-repository.js';
 import { isTerminalStatus, MIGRATION_FLAG, type RunMode } from '../domain.js';
 import { AppError, ConflictError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { countersOf } from './run-counters.js';
 
 export interface MigrationJobData {
   run_id: string;
@@ -100,7 +101,8 @@ export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): 
         pageSize: resumeFrom?.page_size ?? deps.config.pageSize,
       },
       now,
-      resumeFrom ? carriedCounters(resumeFrom) : EMPTY_COUNTERS,
+      // A resumed run continues the old run's counters, so its totals cover the whole tenant.
+      resumeFrom ? countersOf(resumeFrom) : EMPTY_COUNTERS,
     );
     const jobId = await deps.jobs.enqueue({ run_id: runId, cid: req.cid, company_sso_id: req.companySsoId });
     await deps.runs.setJobId(runId, jobId);
@@ -142,21 +144,6 @@ async function findRunToResume(deps: TriggerDeps, cid: string): Promise<RunDoc> 
     );
   }
   return run;
-}
-
-/** A resumed run continues the old run's counters, so its totals cover the whole tenant. */
-function carriedCounters(run: RunDoc): RunCounters {
-  return {
-    notes_total: run.notes_total,
-    notes_processed: run.notes_processed,
-    notes_migrated: run.notes_migrated,
-    notes_skipped: run.notes_skipped,
-    notes_failed: run.notes_failed,
-    notes_with_warnings: run.notes_with_warnings,
-    out_of_scope_count: run.out_of_scope_count,
-    progress_pct: run.progress_pct,
-    failure_rate: run.failure_rate,
-  };
 }
 
 async function acquireLock(

@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { seedCdp } from '../../src/crm/fake/cdp-seed.js';
 import type { FakeCrm } from '../../src/crm/fake/fake-crm-server.js';
-import { FAKE_CRM_DEFAULT_AUTH } from '../../src/crm/fake/fake-crm-server.js';
 import { resolveFakeTenant } from '../../src/crm/fake/fake-tenant-options.js';
 import type { FakeTenantPlan } from '../../src/crm/fake/fake-tenant-plan.js';
 import type { RunDoc } from '../../src/db/documents.js';
@@ -20,6 +19,7 @@ import { triggerMigration } from '../../src/migration/trigger-migration.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/cli-process.js';
 import { startTestS3, type TestS3 } from '../helpers/embedded-s3.js';
 import { startTrackedFakeCrm } from '../helpers/fake-crm.js';
+import { serviceEnvFor } from '../helpers/service-env.js';
 import { useTestDb } from '../helpers/test-db.js';
 import { waitFor } from '../helpers/wait-for.js';
 
@@ -52,17 +52,7 @@ afterAll(async () => {
 
 function workerEnv(overrides: Record<string, string> = {}): Record<string, string> {
   return {
-    MONGODB_URI: t.dbUri,
-    CRM_API_ROOT_URL: crm.url,
-    CRM_API_AUTH: FAKE_CRM_DEFAULT_AUTH,
-    S3_ENDPOINT: s3.config.endpoint!,
-    S3_BUCKET: s3.config.bucket,
-    S3_ACCESS_KEY_ID: s3.config.accessKeyId!,
-    S3_SECRET_ACCESS_KEY: s3.config.secretAccessKey!,
-    ATTACHMENT_HOSTS: '127.0.0.1',
-    ATTACHMENT_ALLOW_HTTP: 'true',
-    ATTACHMENT_ALLOW_PRIVATE_NETWORKS: 'true',
-    ATTACHMENT_ALLOWED_PORTS: String(crm.port),
+    ...serviceEnvFor(t.dbUri, crm, s3),
     // Short leases so takeovers happen within seconds.
     LEASE_MS: '3000',
     LEASE_HEARTBEAT_MS: '1000',

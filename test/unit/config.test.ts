@@ -23,6 +23,7 @@ describe('parseConfig', () => {
       noteTypeAllowlist: [1, 6],
       maxFailureRate: 0.01,
       matchPctThreshold: 0.99,
+      contactCache: { max: 50_000, ttlMs: 600_000 },
     });
     expect(config.attachments.maxBytes).toBe(25 * 1024 * 1024);
     expect(config.attachments.concurrency).toBe(8);

@@ -13,6 +13,7 @@ import { spawnCliProcess, type WorkerProcess } from '../../helpers/cli-process.j
 import { startTestS3, type TestS3 } from '../../helpers/embedded-s3.js';
 import { startTrackedFakeCrm } from '../../helpers/fake-crm.js';
 import { runCli } from '../../helpers/run-cli.js';
+import { serviceEnvFor } from '../../helpers/service-env.js';
 import { useTestDb } from '../../helpers/test-db.js';
 
 const t = useTestDb(import.meta.url);
@@ -24,17 +25,7 @@ let url: string;
 
 function serviceEnv(): Record<string, string> {
   return {
-    MONGODB_URI: t.dbUri,
-    CRM_API_ROOT_URL: crm.url,
-    CRM_API_AUTH: FAKE_CRM_DEFAULT_AUTH,
-    S3_ENDPOINT: s3.config.endpoint!,
-    S3_BUCKET: s3.config.bucket,
-    S3_ACCESS_KEY_ID: s3.config.accessKeyId!,
-    S3_SECRET_ACCESS_KEY: s3.config.secretAccessKey!,
-    ATTACHMENT_HOSTS: '127.0.0.1',
-    ATTACHMENT_ALLOW_HTTP: 'true',
-    ATTACHMENT_ALLOW_PRIVATE_NETWORKS: 'true',
-    ATTACHMENT_ALLOWED_PORTS: String(crm.port),
+    ...serviceEnvFor(t.dbUri, crm, s3),
     HTTP_PORT: '0',
     CRM_PAGE_SIZE: '200',
   };
