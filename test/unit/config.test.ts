@@ -48,6 +48,11 @@ describe('parseConfig', () => {
       'CRM_PAGE_SIZE: expected an integer from 1 to 1000, got "5000"',
     ],
     [
+      'a negative cache size',
+      { CONTACT_CACHE_MAX: '-1' },
+      'CONTACT_CACHE_MAX: expected an integer from 0 to 1000000, got "-1"',
+    ],
+    [
       'a duration without a unit',
       { CRM_NOTES_EXTRACT_TIMEOUT: '10' },
       'CRM_NOTES_EXTRACT_TIMEOUT: expected a duration with a unit (ms, s or m) from 100ms to 300000ms, e.g. "10s", got "10"',
