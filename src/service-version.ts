@@ -1,27 +1,25 @@
 /**
- * The service's own version, from its package.json, for the audit stamp of every run
- * (DESIGN.md §11.9). Read on demand (not at import) from the nearest package.json above this
- * file, which is the project's both from `src/` (tests) and from `dist/src/` (the binary).
+ * Where the project lives and which version it is, for the audit stamp of every run
+ * (DESIGN.md §11.9) and for scripts that write docs. Read on demand, never at import.
  */
-import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const PACKAGE_NAME = 'crm-notes-migrator';
+/** The folder holding package.json: the project root from `src/` (tests) and from `dist/src/`. */
+export function packageRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, 'package.json'))) {
+    const parent = path.dirname(dir);
+    if (parent === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
+    dir = parent;
+  }
+  return dir;
+}
 
 export function readServiceVersion(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 5; i++) {
-    try {
-      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as {
-        name?: string;
-        version?: string;
-      };
-      if (pkg.name === PACKAGE_NAME && typeof pkg.version === 'string') return pkg.version;
-    } catch {
-      // No package.json at this level: look one up.
-    }
-    dir = dirname(dir);
-  }
-  return 'unknown';
+  const pkg = JSON.parse(readFileSync(path.join(packageRoot(), 'package.json'), 'utf8')) as {
+    version?: unknown;
+  };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
