@@ -32,6 +32,7 @@ import {
   createTriggerDeps,
   runSettingsOf,
 } from './migration/run-deps.js';
+import { onceUntilFailure } from './once-until-failure.js';
 import { createReleaseStack, type ReleaseStack } from './release-stack.js';
 import { readServiceVersion } from './service-version.js';
 
@@ -173,7 +174,7 @@ export async function createApp(
 }
 
 /**
- * An Agenda for enqueueing (not processing), created on first use. A failed start is forgotten,
+ * An Agenda for enqueueing (not processing), created on first use; a failed start is forgotten,
  * so the next call tries again instead of failing forever.
  */
 function lazyEnqueueAgenda(
@@ -183,27 +184,18 @@ function lazyEnqueueAgenda(
   owner: string,
   stack: ReleaseStack,
 ): () => Promise<Agenda> {
-  let agenda: Promise<Agenda> | undefined;
-  return () => {
-    agenda ??= createAgenda({
+  return onceUntilFailure(async () => {
+    const agenda = await createAgenda({
       db,
       name: `${owner}:api`,
       processEveryMs: config.worker.processEveryMs,
       lockLifetimeMs: config.worker.lockLifetimeMs,
       concurrency: 1,
       logger,
-    }).then(
-      (created) => {
-        stack.defer('enqueue agenda', () => created.stop(false));
-        return created;
-      },
-      (e: unknown) => {
-        agenda = undefined;
-        throw e;
-      },
-    );
+    });
+    stack.defer('enqueue agenda', () => agenda.stop(false));
     return agenda;
-  };
+  });
 }
 
 /** SSE status: change streams when they deliver events here (or are forced on), else polling. */
