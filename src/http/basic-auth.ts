@@ -56,6 +56,8 @@ export function createBasicAuth(options: BasicAuthOptions): Middleware {
       ctx.set('WWW-Authenticate', challenge);
       throw new AppError('UNAUTHORIZED', unauthorizedMessage(header), { status: 401 });
     }
+    // The authenticated principal, for audit stamps (`triggered_by`).
+    ctx.state.principal = given.username;
     await next();
   };
 }
