@@ -18,6 +18,8 @@ export interface ManualClock extends FakeCrmClock {
   pending(): number;
   /** Moves the clock forward and wakes every sleep that is due, earliest first. */
   advance(ms: number): void;
+  /** Moves the clock to the earliest pending deadline (if any) and wakes what is due. */
+  advanceToNext(): void;
   /** The client-side `Sleeper` shape: rejects with the signal's reason when aborted. */
   clientSleep(ms: number, signal?: AbortSignal): Promise<void>;
 }
@@ -63,6 +65,11 @@ export function createManualClock(options: { startMs?: number; jumpOnSleep?: boo
     pending: () => sleepers.length,
     advance(ms) {
       now += ms;
+      wakeDue();
+    },
+    advanceToNext() {
+      const next = Math.min(...sleepers.map((x) => x.atMs));
+      if (Number.isFinite(next)) now = Math.max(now, next);
       wakeDue();
     },
     async clientSleep(ms, signal) {
