@@ -3,7 +3,8 @@
  * generators, with fault injection on the notes endpoint and the attachment files the notes point
  * at (`/files/...`, public like CRM's S3, so no auth). Nothing is held per note: every page and
  * file is generated while it is written. How it behaves as a server (latency, rate limit,
- * concurrency cap, counters on `/_fake/...`) is `fake-crm-behaviour-runtime.ts` (#15).
+ * concurrency cap, counters on `/_fake/...`) is `fake-crm-behaviour-runtime.ts` (#15). Over 300
+ * lines because the notes route is one flow (door, faults, latency, page) over one closure's state.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -12,6 +13,7 @@ import type { AddressInfo } from 'node:net';
 import { toError } from '../../errors.js';
 import { createSilentLogger, type Logger } from '../../logger.js';
 import { CRM_MAX_PAGE_SIZE } from '../crm-notes-extractor.js';
+import { handleFakeOnlyRoute, isFakeOnlyRoute } from './fake-crm-admin-routes.js';
 import {
   type FakeCrmBehaviour,
   type FakeCrmBehaviourOptions,
@@ -33,7 +35,7 @@ import {
   pickShareFault,
 } from './fake-crm-faults.js';
 import { findFakeFile } from './fake-files.js';
-import { sendJson, streamChunks, waitUnlessClosed } from './fake-http-io.js';
+import { responseSignal, sendJson, streamChunks, waitUnlessClosed } from './fake-http-io.js';
 import { createFakeNoteGenerator, type FakeNoteGenerator } from './fake-note-generator.js';
 import { fakeNotesPageChunks } from './fake-notes-page.js';
 import { type FakeTenantOptions, resolveFakeTenant } from './fake-tenant-options.js';
@@ -111,15 +113,6 @@ export interface FakeCrm {
 const NOTES_ROUTE = /^\/v1\/organizations\/([^/]+)\/person_notes$/;
 const FILES_ROUTE = /^\/files\/([^/]+)\/(\d+)\/(\d+)\/[^/]+$/;
 const DEFAULT_PER_PAGE = 500;
-const COUNTERS_ROUTE = '/_fake/counters';
-const RESET_ROUTE = '/_fake/reset';
-
-/** Aborts when the response closes (client gone or answer done) or the server stops. */
-function responseSignal(res: ServerResponse, stopping: AbortSignal): AbortSignal {
-  const closed = new AbortController();
-  res.once('close', () => closed.abort());
-  return AbortSignal.any([closed.signal, stopping]);
-}
 
 export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
   const log = (options.logger ?? createSilentLogger()).child({ component: 'fake_crm' });
@@ -278,7 +271,13 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
   ) {
     stats.fileRequests++;
     runtime.counters.fileRequested();
-    if (!(await runtime.waitFileLatency(cid, noteId, slot, responseSignal(res, stopping.signal)))) return;
+    const fileLatency = runtime.behaviour.latency.applyToFiles;
+    if (
+      fileLatency &&
+      !(await runtime.waitFileLatency(cid, noteId, slot, responseSignal(res, stopping.signal)))
+    ) {
+      return;
+    }
     const generator = generators.get(cid);
     const file = generator ? findFakeFile(generator, noteId, slot) : null;
     if (!file) {
@@ -294,25 +293,6 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
     stats.fileBytesServed += await streamChunks(res, file.body.chunks());
   }
 
-  /** Fake-only routes, outside the CRM contract: read the counters, reset them (POST). */
-  function handleFakeOnly(req: IncomingMessage, res: ServerResponse, url: URL) {
-    if (url.pathname === COUNTERS_ROUTE) {
-      if (req.method !== 'GET') return sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'GET' });
-      return sendJson(res, 200, runtime.counters.snapshot());
-    }
-    if (req.method !== 'POST') return sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'POST' });
-    const scope = url.searchParams.get('scope') ?? 'counters';
-    if (scope !== 'counters' && scope !== 'all') {
-      return sendJson(res, 400, {
-        error: 'invalid_scope',
-        message: `scope must be counters or all, got ${JSON.stringify(scope)}`,
-      });
-    }
-    const before = runtime.counters.snapshot();
-    runtime.reset(scope);
-    sendJson(res, 200, { reset: scope, before });
-  }
-
   const server = createServer((req, res) => {
     stats.requests++;
     res.once('close', () => {
@@ -321,8 +301,7 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
     });
     const url = new URL(req.url ?? '/', 'http://fake-crm.local');
     const handle = async () => {
-      if (url.pathname === COUNTERS_ROUTE || url.pathname === RESET_ROUTE)
-        return handleFakeOnly(req, res, url);
+      if (isFakeOnlyRoute(url)) return handleFakeOnlyRoute(req, res, url, runtime);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
         return;
