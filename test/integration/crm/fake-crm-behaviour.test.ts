@@ -301,6 +301,80 @@ describe('fake CRM behaviour: concurrency cap', () => {
   );
 });
 
+describe('fake CRM behaviour: clients that leave, a server that stops', () => {
+  it('frees the slot of a client that leaves mid-latency and the place of one that leaves the queue', async () => {
+    const clock = createManualClock();
+    const behaviour = {
+      preset: 'instant' as const,
+      latency: { baseMs: 5_000 },
+      concurrency: { servedAtOnce: 1, maxQueued: 1, overflowStatus: 503 as const },
+    };
+    await withClockedCrm(clock, behaviour, async (fake) => {
+      const url = (page: number) =>
+        `${fake.url}/v1/organizations/${TENANT.cid}/person_notes?page=${page}&per_page=10`;
+      const served = new AbortController();
+      const queued = new AbortController();
+      const first = request(url(1), {
+        headers: { authorization: FAKE_CRM_DEFAULT_AUTH },
+        signal: served.signal,
+      });
+      await waitFor(
+        () => clock.pending(),
+        (n) => n === 1,
+        { what: 'the first request waiting out its latency' },
+      );
+      const second = request(url(2), {
+        headers: { authorization: FAKE_CRM_DEFAULT_AUTH },
+        signal: queued.signal,
+      });
+      await waitFor(
+        () => fake.counters().queued.now,
+        (n) => n === 1,
+        { what: 'the second request queued' },
+      );
+      queued.abort();
+      await expect(second).rejects.toThrow();
+      await waitFor(
+        () => fake.counters().queued.now,
+        (n) => n === 0,
+        { what: 'the queue place given up' },
+      );
+      served.abort();
+      await expect(first).rejects.toThrow();
+      await waitFor(
+        () => [clock.pending(), fake.counters().serving.now],
+        ([sleeping, serving]) => sleeping === 0 && serving === 0,
+        { what: 'the latency wait cut short and the slot free' },
+      );
+      // The server is whole again: the next request is served at once into the free slot.
+      const third = getPage(fake, 3, 10);
+      await waitFor(
+        () => clock.pending(),
+        (n) => n === 1,
+        { what: 'the third request in the slot' },
+      );
+      clock.advance(5_000);
+      expect((await third).status).toBe(200);
+      expect(fake.counters()).toMatchObject({ requests: 3, ok: 1, byStatus: { '0': 2, '200': 1 } });
+    });
+  });
+
+  it('stops at once while requests wait out their latency', async () => {
+    const clock = createManualClock();
+    await withClockedCrm(clock, { preset: 'slow' }, async (fake) => {
+      const waiting = getPage(fake, 1, 500).catch((e: unknown) => e);
+      await waitFor(
+        () => clock.pending(),
+        (n) => n === 1,
+        { what: 'a request waiting' },
+      );
+      await fake.stop();
+      expect(await waiting).toBeInstanceOf(Error);
+      expect(clock.pending()).toBe(0);
+    });
+  });
+});
+
 describe('fake CRM behaviour: counters endpoint', () => {
   it('serves the counters on GET /_fake/counters and resets them on POST /_fake/reset', async () => {
     const clock = createManualClock();
