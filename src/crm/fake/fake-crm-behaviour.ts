@@ -233,11 +233,13 @@ function behaviourProblems(b: FakeCrmBehaviour): string[] {
 }
 
 const SETTING_GROUPS = ['latency', 'rateLimit', 'concurrency'] as const;
+type SettingGroup = (typeof SETTING_GROUPS)[number];
+const isSettingGroup = (g: string | undefined): g is SettingGroup => SETTING_GROUPS.some((x) => x === g);
 
 /**
  * Applies one `key=value` of the CLI's `--behaviour-set` (`latency.sigma=0.6`,
  * `rateLimit.windowLimit=100`, `seed=7`) to `options`; the key must name a field, the value must
- * have that field's type. Range checks happen in `resolveFakeCrmBehaviour`.
+ * have that field's type (number, true/false or a name). Ranges are checked by `resolveFakeCrmBehaviour`.
  */
 export function applyFakeCrmBehaviourSetting(options: FakeCrmBehaviourOptions, setting: string): void {
   const m = /^([\w.]+)=(.*)$/.exec(setting);
@@ -250,20 +252,24 @@ export function applyFakeCrmBehaviourSetting(options: FakeCrmBehaviourOptions, s
     return;
   }
   const [group, field, ...rest] = key.split('.');
-  const template = PRESETS.realistic;
-  const fields = SETTING_GROUPS.includes(group as (typeof SETTING_GROUPS)[number])
-    ? (template[group as (typeof SETTING_GROUPS)[number]] as unknown as Record<string, unknown>)
+  // The realistic preset has every field, so its values tell each field's type.
+  const template: Record<string, unknown> | undefined = isSettingGroup(group)
+    ? { ...PRESETS.realistic[group] }
     : undefined;
-  if (!fields || !field || rest.length > 0 || !(field in fields)) {
+  if (!isSettingGroup(group) || !template || !field || rest.length > 0 || !(field in template)) {
     throw new ValidationError(
       `unknown behaviour setting ${JSON.stringify(key)}; known: seed, ${knownSettingKeys().join(', ')}`,
     );
   }
-  const value = typeof fields[field] === 'boolean' ? parseSettingBoolean(key, raw) : raw;
-  const parsed =
-    typeof value === 'string' && typeof fields[field] === 'number' ? parseSettingNumber(key, value) : value;
-  const target = ((options as Record<string, Record<string, unknown> | undefined>)[group as string] ??= {});
-  target[field] = parsed;
+  const kind = typeof template[field];
+  const value =
+    kind === 'boolean'
+      ? parseSettingBoolean(key, raw)
+      : kind === 'number'
+        ? parseSettingNumber(key, raw)
+        : raw;
+  const overrides: Record<string, unknown> = (options[group] ??= {});
+  overrides[field] = value;
 }
 
 /** Every `group.field` key `--behaviour-set` accepts, for help and error messages. */
