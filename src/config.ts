@@ -183,6 +183,46 @@ function hostListVar() {
     });
 }
 
+/** `https://ops.example.com,http://127.0.0.1:8080` → normalised origins (`scheme://host[:port]`). */
+function originListVar() {
+  return z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (unset(raw)) return [] as string[];
+      const origins: string[] = [];
+      const bad: string[] = [];
+      for (const entry of raw
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean)) {
+        const origin = tryParseOrigin(entry);
+        if (origin === null) bad.push(entry);
+        else origins.push(origin);
+      }
+      if (bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected origins like https://ops.example.com (scheme, host, optional port; no path) separated by commas (bad: ${bad.join(', ')})`,
+        });
+        return z.NEVER;
+      }
+      return [...new Set(origins)];
+    });
+}
+
+function tryParseOrigin(entry: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return null;
+  }
+  const bare = url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+  const web = url.protocol === 'http:' || url.protocol === 'https:';
+  return bare && web && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]+\/?$/i.test(entry) ? url.origin : null;
+}
+
 /** Every variable the service reads, with its default. Units are in the names (or the values). */
 const EnvSchema = z.object({
   NODE_ENV: enumVar(NODE_ENVS, 'development'),
@@ -200,6 +240,11 @@ const EnvSchema = z.object({
   API_PASSWORD: stringVar(DEV_API_PASSWORD),
   /** Bearer token for the read path `/v1/contacts/:id/notes`. */
   READ_API_TOKEN: stringVar(),
+  /**
+   * Origins besides the service's own that may send state-changing requests to `/private` (the
+   * CSRF guard; e.g. the dashboard behind a TLS proxy: `https://ops.example.com`). Default none.
+   */
+  ALLOWED_ORIGINS: originListVar(),
   /** Largest accepted request body. */
   MAX_BODY_BYTES: intVar(16 * 1024, 256, 1024 * 1024),
 
@@ -269,6 +314,8 @@ export interface Config {
     apiUsername: string;
     apiPassword: string;
     readApiToken: string | undefined;
+    /** Normalised origins the CSRF guard accepts besides the service's own (ALLOWED_ORIGINS). */
+    allowedOrigins: string[];
     maxBodyBytes: number;
   };
   crm: {
@@ -379,6 +426,7 @@ function toConfig(env: Env): Config {
       apiUsername: env.API_USERNAME ?? DEV_API_USERNAME,
       apiPassword: env.API_PASSWORD ?? DEV_API_PASSWORD,
       readApiToken: env.READ_API_TOKEN,
+      allowedOrigins: env.ALLOWED_ORIGINS,
       maxBodyBytes: env.MAX_BODY_BYTES,
     },
     crm: {
