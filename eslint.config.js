@@ -7,6 +7,8 @@ import importX from 'eslint-plugin-import-x';
 import simpleImportSort from 'eslint-plugin-simple-import-sort';
 import tseslint from 'typescript-eslint';
 
+import { importBoundaryOptions, typeScriptAwareResolver } from './eslint/import-boundaries.js';
+
 /** File names are kebab-case (STYLE.md "Naming"); one convention, checked here. */
 const kebabCaseFiles = {
   meta: { type: 'suggestion', schema: [], messages: { kebab: "File name '{{name}}' is not kebab-case." } },
@@ -58,9 +60,11 @@ export default tseslint.config(
   },
   {
     files: ['src/**/*.ts', 'migrations/**/*.ts'],
+    settings: { 'import-x/resolver-next': [typeScriptAwareResolver] },
     rules: {
       'no-console': 'error',
       '@typescript-eslint/no-explicit-any': 'error',
+      'import-x/no-restricted-paths': ['error', importBoundaryOptions(import.meta.dirname)],
     },
   },
   {

@@ -4,10 +4,12 @@ import { contactNotesIndexes } from './001-contact-notes-indexes.js';
 import { contactsUsersIndexes } from './002-contacts-users-indexes.js';
 import { migrationStateIndexes } from './003-migration-state-indexes.js';
 import { agendaIndexes } from './004-agenda-indexes.js';
+import { noteProvenanceIndex } from './005-note-provenance-index.js';
 
 export const INDEX_MIGRATIONS: readonly IndexMigration[] = [
   contactNotesIndexes,
   contactsUsersIndexes,
   migrationStateIndexes,
   agendaIndexes,
+  noteProvenanceIndex,
 ];

@@ -13,7 +13,6 @@
  * Uses MONGODB_URI when set, else the embedded database. Not part of the tests.
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -23,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import type { AnyBulkWriteOperation, Db } from 'mongodb';
 
 import { INDEX_MIGRATIONS } from '../migrations/index.js';
+import { parseConfig } from '../src/config.js';
 import { seedCdp } from '../src/crm/fake/cdp-seed.js';
 import { FAKE_CRM_DEFAULT_AUTH, type FakeCrm, startFakeCrm } from '../src/crm/fake/fake-crm-server.js';
 import { type FakeTenantOptions, resolveFakeTenant } from '../src/crm/fake/fake-tenant-options.js';
@@ -35,7 +35,10 @@ import { MIGRATION_FLAG } from '../src/domain.js';
 import { createAgenda } from '../src/jobs/agenda-factory.js';
 import { createAgendaJobQueue } from '../src/jobs/agenda-job-queue.js';
 import { createLogger } from '../src/logger.js';
+import { createRunConfigStamp } from '../src/migration/run-config-stamp.js';
+import { createTriggerDeps } from '../src/migration/run-deps.js';
 import { triggerMigration } from '../src/migration/trigger-migration.js';
+import { readServiceVersion } from '../src/service-version.js';
 import { measureNormalizerThroughput } from './normalizer-throughput.js';
 
 const logger = createLogger({ level: 'warn', name: 'bench' });
@@ -215,18 +218,25 @@ async function measuredRun(
     logger,
   });
   const { runId } = await triggerMigration(
-    {
-      flags: repos.featureFlags,
-      runs: repos.runs,
-      locks: repos.locks,
+    createTriggerDeps({
+      repos,
       extractor: { probeOrganization: () => Promise.resolve({ total: tenant.noteCount }) },
       jobs: createAgendaJobQueue(agenda, db),
+      pageSize: PAGE_SIZE,
+      configStamp: createRunConfigStamp(
+        parseConfig({ CRM_PAGE_SIZE: String(PAGE_SIZE) }),
+        readServiceVersion(),
+      ),
       logger,
       now: () => new Date(),
-      newRunId: randomUUID,
-      config: { pageSize: PAGE_SIZE, triggerGraceMs: 30_000, queuedLockTtlMs: 3_600_000 },
+    }),
+    {
+      cid: tenant.cid,
+      companySsoId: tenant.companySsoId,
+      kind: 'migrate',
+      mode: 'restart',
+      triggeredBy: 'bench',
     },
-    { cid: tenant.cid, companySsoId: tenant.companySsoId, mode: 'restart' },
   );
   await agenda.stop(false);
 

@@ -12,6 +12,7 @@ import { MongoClient, ObjectId } from 'mongodb';
 import { request } from 'undici';
 
 import { INDEX_MIGRATIONS } from '../migrations/index.js';
+import { parseConfig } from '../src/config.js';
 import { startEmbeddedMongo } from '../src/db/embedded-mongo.js';
 import { createIndexMigrationRunner } from '../src/db/index-migrations.js';
 import { getCollections } from '../src/db/mongo-client.js';
@@ -21,6 +22,9 @@ import { createRunStatusFeed } from '../src/http/run-status-feed.js';
 import { startHttpServer } from '../src/http/start-http-server.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
+import { createRunConfigStamp } from '../src/migration/run-config-stamp.js';
+import { createCancelDeps, createTriggerDeps } from '../src/migration/run-deps.js';
+import { readServiceVersion } from '../src/service-version.js';
 
 const COUNT = Number(process.argv[2] ?? process.env.COUNT ?? 100_000);
 const MB = 1024 * 1024;
@@ -95,16 +99,16 @@ async function main() {
     const repos = createRepositories(db);
     const metrics = createMetrics({ defaultMetrics: false });
     const app = createHttpApp({
-      trigger: {
-        flags: repos.featureFlags,
-        runs: repos.runs,
-        locks: repos.locks,
+      trigger: createTriggerDeps({
+        repos,
         extractor: { probeOrganization: () => Promise.resolve({ total: 0 }) },
         jobs: { enqueue: () => Promise.resolve(randomUUID()), exists: () => Promise.resolve(true) },
-        newRunId: randomUUID,
-        config: { pageSize: 500, triggerGraceMs: 30_000, queuedLockTtlMs: 3_600_000 },
-      },
-      cancel: { runs: repos.runs, locks: repos.locks },
+        pageSize: 500,
+        configStamp: createRunConfigStamp(parseConfig({}), readServiceVersion()),
+        logger,
+        now: () => new Date(),
+      }),
+      cancel: createCancelDeps({ repos, now: () => new Date() }),
       runs: repos.runs,
       failures: repos.failures,
       readPath: { contactNotes: repos.contactNotes, contacts: repos.contacts, users: repos.users },

@@ -7,8 +7,8 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { packageRoot } from '../src/db/embedded-mongo.js';
 import { buildOpenApiDocument } from '../src/http/openapi.js';
+import { packageRoot } from '../src/service-version.js';
 
 const target = path.join(packageRoot(), 'docs', 'openapi.json');
 writeFileSync(target, `${JSON.stringify(buildOpenApiDocument(), null, 2)}\n`);

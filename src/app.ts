@@ -3,9 +3,8 @@
  * job queue and worker from one `Config`, passing explicit deps down. Every resource registers
  * its cleanup on one release stack; `stop()` releases them last-in-first-out.
  */
-import { randomUUID } from 'node:crypto';
-
 import type { Agenda } from 'agenda';
+import type { Db } from 'mongodb';
 
 import { createAttachmentProcessor } from './attachments/attachment-processor.js';
 import { createS3AttachmentStore } from './attachments/s3-attachment-store.js';
@@ -13,34 +12,29 @@ import type { Config } from './config.js';
 import type { CrmNotesExtractor } from './crm/crm-notes-extractor.js';
 import { createHttpCrmNotesExtractor } from './crm/http-crm-notes-extractor.js';
 import { probeChangeStreams } from './db/change-stream-probe.js';
-import { connectMongo, type MongoConnection } from './db/mongo-client.js';
+import { connectMongo } from './db/mongo-client.js';
 import { createRepositories, type Repositories } from './db/repositories.js';
-import { AppError } from './errors.js';
+import { AppError, toError } from './errors.js';
 import { createHttpApp } from './http/create-http-app.js';
-import { createRunStatusFeed } from './http/run-status-feed.js';
+import { createRunStatusFeed, type RunStatusFeed } from './http/run-status-feed.js';
 import { type HttpServerHandle, startHttpServer } from './http/start-http-server.js';
 import { createAgenda } from './jobs/agenda-factory.js';
 import { createAgendaJobQueue } from './jobs/agenda-job-queue.js';
 import { type MigrationWorker, startMigrationWorker, workerName } from './jobs/migration-worker.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import {
-  executeRun,
-  type ExecuteRunExit,
-  type ExecuteRunOptions,
-  type MigrationObserver,
-} from './migration/execute-run.js';
+import { executeRun, type MigrationObserver } from './migration/execute-run.js';
 import type { AttachmentRehoster } from './migration/pipeline-ports.js';
-import type { CancelDeps, MigrationJobQueue, TriggerDeps } from './migration/trigger-migration.js';
-import { normalizeNoteHtml } from './normalize/normalize-note-html.js';
+import { createRunConfigStamp } from './migration/run-config-stamp.js';
+import {
+  createCancelDeps,
+  createExecuteRunDeps,
+  createTriggerDeps,
+  runSettingsOf,
+} from './migration/run-deps.js';
+import { onceUntilFailure } from './once-until-failure.js';
 import { createReleaseStack, type ReleaseStack } from './release-stack.js';
-import { createContactResolver } from './resolve/contact-resolver.js';
-import { createOwnerResolver } from './resolve/owner-resolver.js';
-
-/** How long a trigger's lock may exist without its run or job before it counts as abandoned. */
-const TRIGGER_GRACE_MS = 30_000;
-/** How long a queued run keeps its CID while its job waits for a worker. */
-const QUEUED_LOCK_TTL_MS = 24 * 3_600_000;
+import { readServiceVersion } from './service-version.js';
 
 export interface AppOverrides {
   now?: () => Date;
@@ -55,20 +49,14 @@ export interface ApiOptions {
   dashboard?: boolean;
 }
 
+/** What the commands use of a built service; everything else stays inside the composition root. */
 export interface App {
   readonly config: Readonly<Config>;
-  readonly logger: Logger;
-  readonly mongo: MongoConnection;
+  readonly db: Db;
   readonly repos: Repositories;
-  readonly extractor: CrmNotesExtractor;
+  /** This process's worker name (lock and run owner). */
   readonly owner: string;
   readonly now: () => Date;
-  readonly metrics: Metrics;
-  executeRun(runId: string, options: ExecuteRunOptions): Promise<ExecuteRunExit>;
-  /** An Agenda for enqueueing (not processing); created on first use. */
-  enqueueAgenda(): Promise<Agenda>;
-  triggerDeps(): Promise<TriggerDeps>;
-  cancelDeps(): CancelDeps;
   /** Starts processing migration jobs in this process. */
   startWorker(): Promise<MigrationWorker>;
   /** Starts the HTTP API on `config.http.host:port`. */
@@ -102,85 +90,32 @@ export async function createApp(
     const metrics = createMetrics();
     const extractor =
       overrides.extractor ?? createCrmExtractor(config, logger, (info) => metrics.onCrmRetry(info));
-    const attachments = overrides.attachments ?? createAttachments(config, logger, stack);
-
-    const executeDeps = {
-      runs: repos.runs,
-      locks: repos.locks,
-      contactNotes: repos.contactNotes,
-      failures: repos.failures,
+    const configStamp = createRunConfigStamp(config, readServiceVersion());
+    const executeDeps = createExecuteRunDeps({
+      repos,
       extractor,
-      pipeline: {
-        contacts: createContactResolver({ contacts: repos.contacts, cache: config.migration.contactCache }),
-        owners: createOwnerResolver({ users: repos.users }),
-        normalizeHtml: normalizeNoteHtml,
-        attachments,
-        attachmentNoteConcurrency: config.attachments.concurrency,
-      },
-      config: {
-        noteTypeAllowlist: config.migration.noteTypeAllowlist,
-        maxFailureRate: config.migration.maxFailureRate,
-        matchPctThreshold: config.migration.matchPctThreshold,
-        leaseMs: config.worker.leaseMs,
-        heartbeatMs: config.worker.heartbeatMs,
-      },
+      attachments: overrides.attachments ?? createAttachments(config, logger, stack),
+      settings: runSettingsOf(config),
+      configStamp,
       logger,
       now,
       owner,
       observer: overrides.observer ?? metrics.migrationObserver,
-    };
+    });
+    const enqueueAgenda = lazyEnqueueAgenda(mongo.db, config, logger, owner, stack);
 
-    let agendaForEnqueue: Promise<Agenda> | undefined;
-    let jobQueue: MigrationJobQueue | undefined;
-    const app: App = {
+    return {
       config,
-      logger,
-      mongo,
+      db: mongo.db,
       repos,
-      extractor,
       owner,
       now,
-      metrics,
-      executeRun: (runId, options) => executeRun(executeDeps, runId, options),
-      enqueueAgenda() {
-        agendaForEnqueue ??= createAgenda({
-          db: mongo.db,
-          name: `${owner}:api`,
-          processEveryMs: config.worker.processEveryMs,
-          lockLifetimeMs: config.worker.lockLifetimeMs,
-          concurrency: 1,
-          logger,
-        }).then((agenda) => {
-          stack.defer('enqueue agenda', () => agenda.stop(false));
-          return agenda;
-        });
-        return agendaForEnqueue;
-      },
-      async triggerDeps() {
-        jobQueue ??= createAgendaJobQueue(await app.enqueueAgenda(), mongo.db);
-        return {
-          flags: repos.featureFlags,
-          runs: repos.runs,
-          locks: repos.locks,
-          extractor,
-          jobs: jobQueue,
-          logger,
-          now,
-          newRunId: randomUUID,
-          config: {
-            pageSize: config.crm.pageSize,
-            triggerGraceMs: TRIGGER_GRACE_MS,
-            queuedLockTtlMs: QUEUED_LOCK_TTL_MS,
-          },
-        };
-      },
-      cancelDeps: () => ({ runs: repos.runs, locks: repos.locks, now }),
       async startWorker() {
         const worker = await startMigrationWorker({
           db: mongo.db,
           logger,
           owner,
-          execute: (runId, options) => app.executeRun(runId, options),
+          execute: (runId, options) => executeRun(executeDeps, runId, options),
           config: {
             concurrency: config.worker.concurrency,
             processEveryMs: config.worker.processEveryMs,
@@ -196,39 +131,25 @@ export async function createApp(
         return worker;
       },
       async startApi(options = {}) {
-        const trigger = await app.triggerDeps();
-        const agenda = await app.enqueueAgenda();
+        const agenda = await enqueueAgenda();
         // Agendash's stats endpoint answers only from a started Agenda; with no job defined here
         // it processes nothing, so starting it is harmless.
         if (options.dashboard !== false) await agenda.start();
-        const feedKind =
-          config.worker.changeStreams === 'off'
-            ? 'polling'
-            : config.worker.changeStreams === 'on' || (await probeChangeStreams(mongo.db)).ok
-              ? 'change-streams'
-              : 'polling';
-        const statusSource = createRunStatusFeed({
-          runs: repos.runs,
-          kind: feedKind,
-          pollMs: config.worker.statusPollMs,
-          logger,
-          observer: metrics.statusFeedObserver,
-        });
         const httpApp = createHttpApp({
-          trigger: {
-            flags: trigger.flags,
-            runs: trigger.runs,
-            locks: trigger.locks,
+          trigger: createTriggerDeps({
+            repos,
             extractor,
-            jobs: trigger.jobs,
-            newRunId: trigger.newRunId,
-            config: trigger.config,
-          },
-          cancel: { runs: repos.runs, locks: repos.locks },
+            jobs: createAgendaJobQueue(agenda, mongo.db),
+            pageSize: config.crm.pageSize,
+            configStamp,
+            logger,
+            now,
+          }),
+          cancel: createCancelDeps({ repos, now }),
           runs: repos.runs,
           failures: repos.failures,
           readPath: { contactNotes: repos.contactNotes, contacts: repos.contacts, users: repos.users },
-          statusSource,
+          statusSource: await createStatusFeed(mongo.db, repos, config, logger, metrics),
           metrics,
           pingDatabase: () => mongo.db.command({ ping: 1 }),
           logger,
@@ -238,17 +159,68 @@ export async function createApp(
         });
         const server = await startHttpServer(httpApp, { host: config.http.host, port: config.http.port });
         stack.defer('http server', () => server.close());
-        logger.info({ url: server.url, status_feed: feedKind }, 'api listening');
+        logger.info({ url: server.url }, 'api listening');
         return server;
       },
       defer: (label, release) => stack.defer(label, release),
       stop: () => stack.release(),
     };
-    return app;
   } catch (e) {
-    await stack.release().catch(() => undefined);
+    await stack
+      .release()
+      .catch((err: unknown) => logger.warn({ err: toError(err) }, 'cleanup after a failed start failed'));
     throw e;
   }
+}
+
+/**
+ * An Agenda for enqueueing (not processing), created on first use; a failed start is forgotten,
+ * so the next call tries again instead of failing forever.
+ */
+function lazyEnqueueAgenda(
+  db: Db,
+  config: Readonly<Config>,
+  logger: Logger,
+  owner: string,
+  stack: ReleaseStack,
+): () => Promise<Agenda> {
+  return onceUntilFailure(async () => {
+    const agenda = await createAgenda({
+      db,
+      name: `${owner}:api`,
+      processEveryMs: config.worker.processEveryMs,
+      lockLifetimeMs: config.worker.lockLifetimeMs,
+      concurrency: 1,
+      logger,
+    });
+    stack.defer('enqueue agenda', () => agenda.stop(false));
+    return agenda;
+  });
+}
+
+/** SSE status: change streams when they deliver events here (or are forced on), else polling. */
+async function createStatusFeed(
+  db: Db,
+  repos: Repositories,
+  config: Readonly<Config>,
+  logger: Logger,
+  metrics: Metrics,
+): Promise<RunStatusFeed> {
+  const mode = config.worker.changeStreams;
+  const kind =
+    mode === 'off'
+      ? 'polling'
+      : mode === 'on' || (await probeChangeStreams(db)).ok
+        ? 'change-streams'
+        : 'polling';
+  logger.info({ status_feed: kind }, 'status feed chosen');
+  return createRunStatusFeed({
+    runs: repos.runs,
+    kind,
+    pollMs: config.worker.statusPollMs,
+    logger,
+    observer: metrics.statusFeedObserver,
+  });
 }
 
 function createCrmExtractor(

@@ -29,8 +29,18 @@ export const DEFAULT_PROXY_BASE_URL = 'https://cdp.local/attachments';
 
 const unset = (v: string | undefined): v is undefined => v === undefined || v.trim() === '';
 
-function intVar(defaultValue: number, min: number, max: number) {
-  return z
+/** What the configuration reference (docs/operations.md) shows of a variable, declared with it. */
+export interface VariableDoc {
+  /** The default as an operator writes it (`10s`, `1,6`), or `–` when there is none. */
+  default: string;
+  /** What it does; markdown. */
+  doc: string;
+}
+
+const documented = <T extends z.ZodType>(schema: T, meta: VariableDoc): T => schema.meta({ ...meta });
+
+function intVar(defaultValue: number, min: number, max: number, doc: string, shownDefault?: string) {
+  const schema = z
     .string()
     .optional()
     .transform((raw, ctx) => {
@@ -43,10 +53,14 @@ function intVar(defaultValue: number, min: number, max: number) {
       }
       return n;
     });
+  return documented(schema, {
+    default: shownDefault ?? `\`${defaultValue}\``,
+    doc: `${doc} (${min}–${max})`,
+  });
 }
 
-function ratioVar(defaultValue: number) {
-  return z
+function ratioVar(defaultValue: number, doc: string) {
+  const schema = z
     .string()
     .optional()
     .transform((raw, ctx) => {
@@ -61,13 +75,14 @@ function ratioVar(defaultValue: number) {
       }
       return n;
     });
+  return documented(schema, { default: `\`${defaultValue}\``, doc: `${doc} (a fraction, 0–1)` });
 }
 
 const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
 
 /** A duration with its unit in the value (`10s`, `1500ms`, `2m`), returned in milliseconds. */
-function durationVar(defaultMs: number, minMs: number, maxMs: number) {
-  return z
+function durationVar(defaultMs: number, minMs: number, maxMs: number, doc: string) {
+  const schema = z
     .string()
     .optional()
     .transform((raw, ctx) => {
@@ -83,10 +98,15 @@ function durationVar(defaultMs: number, minMs: number, maxMs: number) {
       }
       return Math.round(ms);
     });
+  const shown = defaultMs % 1000 === 0 ? `${defaultMs / 1000}s` : `${defaultMs}ms`;
+  return documented(schema, {
+    default: `\`${shown}\``,
+    doc: `${doc} (with its unit: \`1500ms\`, \`10s\`, \`1m\`)`,
+  });
 }
 
-function boolVar(defaultValue: boolean) {
-  return z
+function boolVar(defaultValue: boolean, doc: string) {
+  const schema = z
     .string()
     .optional()
     .transform((raw, ctx) => {
@@ -97,10 +117,15 @@ function boolVar(defaultValue: boolean) {
       ctx.addIssue({ code: 'custom', message: 'expected true or false' });
       return z.NEVER;
     });
+  return documented(schema, { default: `\`${defaultValue}\``, doc });
 }
 
-function enumVar<const T extends readonly [string, ...string[]]>(values: T, defaultValue: T[number]) {
-  return z
+function enumVar<const T extends readonly [string, ...string[]]>(
+  values: T,
+  defaultValue: T[number],
+  doc: string,
+) {
+  const schema = z
     .string()
     .optional()
     .transform((raw, ctx): T[number] => {
@@ -110,10 +135,14 @@ function enumVar<const T extends readonly [string, ...string[]]>(values: T, defa
       ctx.addIssue({ code: 'custom', message: `expected one of ${values.join(', ')}` });
       return z.NEVER;
     });
+  return documented(schema, {
+    default: `\`${defaultValue}\``,
+    doc: `${doc} (${values.map((v) => `\`${v}\``).join(', ')})`,
+  });
 }
 
-function urlVar(protocols: string[]) {
-  return z
+function urlVar(protocols: string[], doc: string, shownDefault = '–') {
+  const schema = z
     .string()
     .optional()
     .transform((raw, ctx) => {
@@ -131,18 +160,30 @@ function urlVar(protocols: string[]) {
       }
       return raw.trim();
     });
+  return documented(schema, { default: shownDefault, doc });
 }
 
-function stringVar(defaultValue?: string) {
-  return z
+/** A string with a default: always a string afterwards. */
+function stringVar(defaultValue: string, doc: string, shownDefault?: string) {
+  const schema = z
     .string()
     .optional()
-    .transform((raw) => (unset(raw) ? defaultValue : raw.trim()));
+    .transform((raw): string => (unset(raw) ? defaultValue : raw.trim()));
+  return documented(schema, { default: shownDefault ?? `\`${defaultValue}\``, doc });
+}
+
+/** A string with no default (a secret, an optional id): undefined when unset. */
+function optionalStringVar(doc: string) {
+  const schema = z
+    .string()
+    .optional()
+    .transform((raw): string | undefined => (unset(raw) ? undefined : raw.trim()));
+  return documented(schema, { default: '–', doc });
 }
 
 /** `1,6` → [1, 6]. */
-function intListVar(defaultValue: number[]) {
-  return z
+function intListVar(defaultValue: number[], doc: string) {
+  const schema = z
     .string()
     .optional()
     .transform((raw, ctx) => {
@@ -157,10 +198,11 @@ function intListVar(defaultValue: number[]) {
       }
       return [...new Set(parts.map(Number))];
     });
+  return documented(schema, { default: `\`${defaultValue.join(',')}\``, doc });
 }
 
-function hostListVar() {
-  return z
+function hostListVar(doc: string) {
+  const schema = z
     .string()
     .optional()
     .transform((raw, ctx) => {
@@ -181,25 +223,21 @@ function hostListVar() {
       }
       return hosts;
     });
+  return documented(schema, { default: '– (blocks all)', doc });
 }
 
 /** `https://ops.example.com,http://127.0.0.1:8080` → normalised origins (`scheme://host[:port]`). */
-function originListVar() {
-  return z
+function originListVar(doc: string) {
+  const schema = z
     .string()
     .optional()
     .transform((raw, ctx) => {
       if (unset(raw)) return [] as string[];
-      const origins: string[] = [];
-      const bad: string[] = [];
-      for (const entry of raw
+      const entries = raw
         .split(',')
         .map((e) => e.trim())
-        .filter(Boolean)) {
-        const origin = tryParseOrigin(entry);
-        if (origin === null) bad.push(entry);
-        else origins.push(origin);
-      }
+        .filter(Boolean);
+      const bad = entries.filter((e) => tryParseOrigin(e) === null);
       if (bad.length > 0) {
         ctx.addIssue({
           code: 'custom',
@@ -207,10 +245,12 @@ function originListVar() {
         });
         return z.NEVER;
       }
-      return [...new Set(origins)];
+      return [...new Set(entries.map((e) => tryParseOrigin(e) ?? ''))];
     });
+  return documented(schema, { default: '–', doc });
 }
 
+/** `https://Ops.Example.com:443/` → `https://ops.example.com`; null for anything but a bare http(s) origin. */
 function tryParseOrigin(entry: string): string | null {
   let url: URL;
   try {
@@ -223,144 +263,140 @@ function tryParseOrigin(entry: string): string | null {
   return bare && web && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]+\/?$/i.test(entry) ? url.origin : null;
 }
 
-/** Every variable the service reads, with its default. Units are in the names (or the values). */
+/**
+ * Every variable the service reads: its parser, default, range and doc, each written once here.
+ * The configuration table of docs/operations.md is generated from it (`npm run docs:config`; a
+ * test keeps the two equal), and `Config` below is derived from it.
+ */
 const EnvSchema = z.object({
-  NODE_ENV: enumVar(NODE_ENVS, 'development'),
-  LOG_LEVEL: enumVar(LOG_LEVELS, 'info'),
+  NODE_ENV: enumVar(
+    NODE_ENVS,
+    'development',
+    '`production` refuses default credentials, the private-network switch and a missing `MONGODB_URI`',
+  ),
+  LOG_LEVEL: enumVar(LOG_LEVELS, 'info', 'pino log level'),
 
-  /** MongoDB connection string (replica set in production). Unset → embedded server (not in production). */
-  MONGODB_URI: urlVar(['mongodb', 'mongodb+srv']),
-  /** Database name when the URI names none. */
-  MONGODB_DB: stringVar('cdp'),
+  MONGODB_URI: urlVar(
+    ['mongodb', 'mongodb+srv'],
+    'MongoDB connection string (a replica set ≥ 6 in production). Unset → the embedded database (local runs only)',
+  ),
+  MONGODB_DB: stringVar('cdp', 'database when the URI names none'),
 
-  HTTP_HOST: stringVar('127.0.0.1'),
-  HTTP_PORT: intVar(8080, 0, 65535),
-  /** HTTP Basic credentials for `/private`. */
-  API_USERNAME: stringVar(DEV_API_USERNAME),
-  API_PASSWORD: stringVar(DEV_API_PASSWORD),
-  /** Bearer token for the read path `/v1/contacts/:id/notes`. */
-  READ_API_TOKEN: stringVar(),
+  HTTP_HOST: stringVar('127.0.0.1', 'address the API listens on'),
+  HTTP_PORT: intVar(8080, 0, 65535, 'port the API listens on; `0` = any free port'),
+  API_USERNAME: stringVar(DEV_API_USERNAME, 'HTTP Basic user for `/private`'),
+  API_PASSWORD: stringVar(
+    DEV_API_PASSWORD,
+    'HTTP Basic password for `/private` (the dev password is refused in production)',
+    'a dev password',
+  ),
+  READ_API_TOKEN: optionalStringVar(
+    'bearer token of the read path `/v1/contacts/:id/notes`; unset closes it',
+  ),
+  ALLOWED_ORIGINS: originListVar(
+    'origins (`scheme://host[:port]`, comma-separated) allowed to send state-changing requests to `/private` besides the service\'s own, e.g. the dashboard behind a TLS proxy `https://ops.example.com`; any other browser `Origin` gets 403 `CSRF_REJECTED` (docs/api.md "Security")',
+  ),
+  MAX_BODY_BYTES: intVar(16 * 1024, 256, 1024 * 1024, 'largest accepted request body, in bytes'),
+
+  CRM_API_ROOT_URL: urlVar(['http', 'https'], 'legacy CRM base URL', '– (embedded: the fake CRM)'),
+  CRM_API_AUTH: optionalStringVar('value of the `Authorization` header sent to CRM'),
+  CRM_NOTES_EXTRACT_TIMEOUT: durationVar(10_000, 100, 300_000, 'per-request CRM timeout, headers and body'),
+  CRM_PAGE_SIZE: intVar(500, 1, 1000, 'notes per CRM page; fixed per run (stored on the run)'),
+  CRM_MAX_RETRY_AFTER_MS: intVar(30_000, 0, 600_000, 'longest CRM `Retry-After` honoured, in ms'),
+
+  NOTE_TYPE_ALLOWLIST: intListVar([1, 6], '`crm_note_type_id`s in scope; others are counted, not failed'),
+  MAX_FAILURE_RATE: ratioVar(0.01, 'a run halts when failed ÷ in-scope processed exceeds this after a page'),
+  MATCH_PCT_THRESHOLD: ratioVar(
+    0.99,
+    'CDP ÷ in-scope CRM at or above this (and a balanced closure) → `completed_success`',
+  ),
+  CONTACT_CACHE_MAX: intVar(
+    50_000,
+    0,
+    1_000_000,
+    'CRM person → CDP contact mappings remembered between pages (a contact has many notes; later pages ask only for new persons); `0` turns it off',
+  ),
+  CONTACT_CACHE_TTL_MS: intVar(
+    600_000,
+    1_000,
+    86_400_000,
+    'how long a remembered mapping is trusted, in ms (bounds how stale a moved contact can be); misses are never remembered',
+  ),
+
+  ATTACHMENT_HOSTS: hostListVar(
+    'allow-list of attachment hosts: exact names, IP literals and `*.suffix` wildcards (docs/attachments.md)',
+  ),
+  ATTACHMENT_ALLOW_HTTP: boolVar(false, 'allow `http:` attachment URLs'),
+  ATTACHMENT_ALLOWED_PORTS: intListVar([443, 80], 'ports attachment URLs may use'),
+  ATTACHMENT_ALLOW_PRIVATE_NETWORKS: boolVar(
+    false,
+    'development only (refused in production): let downloads reach private addresses (the fake CRM on localhost)',
+  ),
   /**
-   * Origins besides the service's own that may send state-changing requests to `/private` (the
-   * CSRF guard; e.g. the dashboard behind a TLS proxy: `https://ops.example.com`). Default none.
+   * A download is held in memory while its magic bytes are checked, so peak memory is about
+   * ATTACHMENT_CONCURRENCY × this; hence the 1 GiB ceiling.
    */
-  ALLOWED_ORIGINS: originListVar(),
-  /** Largest accepted request body. */
-  MAX_BODY_BYTES: intVar(16 * 1024, 256, 1024 * 1024),
+  MAX_ATTACHMENT_BYTES: intVar(
+    25 * 1024 * 1024,
+    1,
+    1024 * 1024 * 1024,
+    'per-attachment byte cap, enforced on the stream',
+    '`26214400` (25 MiB)',
+  ),
+  ATTACHMENT_TIMEOUT_MS: intVar(30_000, 100, 600_000, 'total time per download, in ms'),
+  ATTACHMENT_CONCURRENCY: intVar(8, 1, 64, 'downloads at once'),
+  ATTACHMENT_MAX_REDIRECTS: intVar(3, 0, 10, 'redirects followed, each re-checked'),
+  ATTACHMENT_PROXY_BASE_URL: urlVar(
+    ['http', 'https'],
+    'stored attachment URL = this + `/` + object key',
+    `\`${DEFAULT_PROXY_BASE_URL}\``,
+  ),
 
-  CRM_API_ROOT_URL: urlVar(['http', 'https']),
-  CRM_API_AUTH: stringVar(),
-  /** Per-request CRM timeout, with its unit: `10s`. */
-  CRM_NOTES_EXTRACT_TIMEOUT: durationVar(10_000, 100, 300_000),
-  CRM_PAGE_SIZE: intVar(500, 1, 1000),
-  /** Longest `Retry-After` the CRM client will honour. */
-  CRM_MAX_RETRY_AFTER_MS: intVar(30_000, 0, 600_000),
+  S3_ENDPOINT: urlVar(['http', 'https'], 'S3-compatible endpoint (MinIO, the embedded S3)', '– (AWS)'),
+  S3_REGION: stringVar('us-east-1', 'S3 region'),
+  S3_BUCKET: stringVar('cdp-note-attachments', 'bucket of re-hosted attachments'),
+  S3_ACCESS_KEY_ID: optionalStringVar('S3 access key (else the AWS default chain)'),
+  S3_SECRET_ACCESS_KEY: optionalStringVar('S3 secret key (else the AWS default chain)'),
+  S3_FORCE_PATH_STYLE: boolVar(true, 'path-style bucket addressing'),
 
-  NOTE_TYPE_ALLOWLIST: intListVar([1, 6]),
-  MAX_FAILURE_RATE: ratioVar(0.01),
-  MATCH_PCT_THRESHOLD: ratioVar(0.99),
-  /** CRM person → CDP contact mappings remembered between pages (0 turns the cache off). */
-  CONTACT_CACHE_MAX: intVar(50_000, 0, 1_000_000),
-  /** How long a remembered mapping is trusted: bounds how stale a moved contact can be. */
-  CONTACT_CACHE_TTL_MS: intVar(600_000, 1_000, 86_400_000),
-
-  /** Attachment host allow-list: exact names, IP literals, `*.suffix` wildcards (docs/attachments.md). Empty blocks all. */
-  ATTACHMENT_HOSTS: hostListVar(),
-  ATTACHMENT_ALLOW_HTTP: boolVar(false),
-  /** Ports attachment URLs may use besides the scheme default. */
-  ATTACHMENT_ALLOWED_PORTS: intListVar([443, 80]),
-  /** Development only: let attachment downloads reach private networks (the fake CRM on localhost). */
-  ATTACHMENT_ALLOW_PRIVATE_NETWORKS: boolVar(false),
-  /**
-   * Largest attachment, counted on the stream. A download is held in memory while its magic bytes
-   * are checked, so peak memory is about ATTACHMENT_CONCURRENCY × this; hence the 1 GiB ceiling.
-   */
-  MAX_ATTACHMENT_BYTES: intVar(25 * 1024 * 1024, 1, 1024 * 1024 * 1024),
-  ATTACHMENT_TIMEOUT_MS: intVar(30_000, 100, 600_000),
-  ATTACHMENT_CONCURRENCY: intVar(8, 1, 64),
-  ATTACHMENT_MAX_REDIRECTS: intVar(3, 0, 10),
-  /** Prefix of the URL stored on a migrated attachment: `{base}/{key}`. */
-  ATTACHMENT_PROXY_BASE_URL: urlVar(['http', 'https']),
-
-  S3_ENDPOINT: urlVar(['http', 'https']),
-  S3_REGION: stringVar('us-east-1'),
-  S3_BUCKET: stringVar('cdp-note-attachments'),
-  S3_ACCESS_KEY_ID: stringVar(),
-  S3_SECRET_ACCESS_KEY: stringVar(),
-  S3_FORCE_PATH_STYLE: boolVar(true),
-
-  WORKER_CONCURRENCY: intVar(2, 1, 64),
-  /** CID lease length; must exceed twice the heartbeat. */
-  LEASE_MS: intVar(60_000, 1_000, 3_600_000),
-  LEASE_HEARTBEAT_MS: intVar(15_000, 200, 1_800_000),
-  AGENDA_PROCESS_EVERY_MS: intVar(5_000, 100, 600_000),
-  AGENDA_LOCK_LIFETIME_MS: intVar(120_000, 1_000, 3_600_000),
-  SHUTDOWN_TIMEOUT_MS: intVar(30_000, 0, 600_000),
-  /** `auto` probes whether change streams deliver events; `off` forces polling. */
-  CHANGE_STREAMS: enumVar(CHANGE_STREAM_MODES, 'auto'),
-  /** How often the polling fallback re-reads run status (SSE) when change streams are off. */
-  STATUS_POLL_MS: intVar(1_000, 50, 60_000),
+  WORKER_CONCURRENCY: intVar(2, 1, 64, 'runs one worker process carries at once (different CIDs)'),
+  LEASE_MS: intVar(60_000, 1_000, 3_600_000, 'CID lease, in ms; must exceed twice the heartbeat'),
+  LEASE_HEARTBEAT_MS: intVar(15_000, 200, 1_800_000, 'lease renewal interval, in ms'),
+  AGENDA_PROCESS_EVERY_MS: intVar(
+    5_000,
+    100,
+    600_000,
+    "Agenda's polling interval, in ms (also recovers expired job locks)",
+  ),
+  AGENDA_LOCK_LIFETIME_MS: intVar(
+    120_000,
+    1_000,
+    3_600_000,
+    'Agenda job lock, in ms; kept fresh by the lease heartbeat',
+  ),
+  SHUTDOWN_TIMEOUT_MS: intVar(
+    30_000,
+    0,
+    600_000,
+    'how long SIGTERM waits for runs to finish their page, in ms',
+  ),
+  CHANGE_STREAMS: enumVar(
+    CHANGE_STREAM_MODES,
+    'auto',
+    'how workers and SSE learn of changes: `auto` probes whether change streams deliver events, `on` forces them, `off` polls',
+  ),
+  STATUS_POLL_MS: intVar(
+    1_000,
+    50,
+    60_000,
+    'status-stream polling interval when change streams are off, in ms',
+  ),
 });
 
 type Env = z.output<typeof EnvSchema>;
 
-export interface Config {
-  nodeEnv: (typeof NODE_ENVS)[number];
-  logLevel: (typeof LOG_LEVELS)[number];
-  mongo: { uri: string | undefined; dbName: string };
-  http: {
-    host: string;
-    port: number;
-    apiUsername: string;
-    apiPassword: string;
-    readApiToken: string | undefined;
-    /** Normalised origins the CSRF guard accepts besides the service's own (ALLOWED_ORIGINS). */
-    allowedOrigins: string[];
-    maxBodyBytes: number;
-  };
-  crm: {
-    rootUrl: string | undefined;
-    auth: string | undefined;
-    timeoutMs: number;
-    pageSize: number;
-    maxRetryAfterMs: number;
-  };
-  migration: {
-    noteTypeAllowlist: number[];
-    maxFailureRate: number;
-    matchPctThreshold: number;
-    contactCache: { max: number; ttlMs: number };
-  };
-  attachments: {
-    allowedHosts: string[];
-    allowHttp: boolean;
-    allowedPorts: number[];
-    allowPrivateNetworks: boolean;
-    maxBytes: number;
-    timeoutMs: number;
-    concurrency: number;
-    maxRedirects: number;
-    proxyBaseUrl: string;
-  };
-  s3: {
-    endpoint: string | undefined;
-    region: string;
-    bucket: string;
-    accessKeyId: string | undefined;
-    secretAccessKey: string | undefined;
-    forcePathStyle: boolean;
-  };
-  worker: {
-    concurrency: number;
-    leaseMs: number;
-    heartbeatMs: number;
-    processEveryMs: number;
-    lockLifetimeMs: number;
-    shutdownTimeoutMs: number;
-    changeStreams: (typeof CHANGE_STREAM_MODES)[number];
-    statusPollMs: number;
-  };
-}
+/** The service's configuration: derived from the schema above, never declared by hand. */
+export type Config = ReturnType<typeof toConfig>;
 
 function describeGiven(name: string, raw: string | undefined): string {
   if (raw === undefined) return 'nothing (unset)';
@@ -415,16 +451,16 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
   return deepFreeze(toConfig(result.data));
 }
 
-function toConfig(env: Env): Config {
+function toConfig(env: Env) {
   return {
     nodeEnv: env.NODE_ENV,
     logLevel: env.LOG_LEVEL,
-    mongo: { uri: env.MONGODB_URI, dbName: env.MONGODB_DB ?? 'cdp' },
+    mongo: { uri: env.MONGODB_URI, dbName: env.MONGODB_DB },
     http: {
-      host: env.HTTP_HOST ?? '127.0.0.1',
+      host: env.HTTP_HOST,
       port: env.HTTP_PORT,
-      apiUsername: env.API_USERNAME ?? DEV_API_USERNAME,
-      apiPassword: env.API_PASSWORD ?? DEV_API_PASSWORD,
+      apiUsername: env.API_USERNAME,
+      apiPassword: env.API_PASSWORD,
       readApiToken: env.READ_API_TOKEN,
       allowedOrigins: env.ALLOWED_ORIGINS,
       maxBodyBytes: env.MAX_BODY_BYTES,
@@ -455,8 +491,8 @@ function toConfig(env: Env): Config {
     },
     s3: {
       endpoint: env.S3_ENDPOINT,
-      region: env.S3_REGION ?? 'us-east-1',
-      bucket: env.S3_BUCKET ?? 'cdp-note-attachments',
+      region: env.S3_REGION,
+      bucket: env.S3_BUCKET,
       accessKeyId: env.S3_ACCESS_KEY_ID,
       secretAccessKey: env.S3_SECRET_ACCESS_KEY,
       forcePathStyle: env.S3_FORCE_PATH_STYLE,
@@ -484,3 +520,18 @@ function deepFreeze<T>(value: T): Readonly<T> {
 
 /** The names of every variable `parseConfig` reads, for docs and `--help`. */
 export const CONFIG_VARIABLES = Object.keys(EnvSchema.shape);
+
+/** Every variable with its default and doc, in schema order: the source of the docs table. */
+export function configReference(): ({ name: string } & VariableDoc)[] {
+  return Object.entries(EnvSchema.shape).map(([name, schema]) => {
+    const meta = schema.meta() as Partial<VariableDoc> | undefined;
+    if (!meta?.doc || meta.default === undefined) throw new Error(`config variable ${name} has no doc`);
+    return { name, default: meta.default, doc: meta.doc };
+  });
+}
+
+/** The configuration table of docs/operations.md, as markdown rows. */
+export function configReferenceTable(): string {
+  const rows = configReference().map((v) => `| \`${v.name}\` | ${v.default} | ${v.doc} |`);
+  return ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');
+}

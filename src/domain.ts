@@ -3,7 +3,16 @@
  *
  * Glossary
  * - **CID**: a legacy CRM organisation id; one tenant. Its CDP twin is the `company_sso_id`.
- * - **run**: one attempt to migrate one CID (a `migration_runs` document). A re-trigger is a new run.
+ * - **run**: one pass of one kind over one CID (a `migration_runs` document). A re-trigger is a new run.
+ * - **kind**: what a run does with each page (`migrate` inserts notes; DESIGN.md §11.1). Every kind
+ *   shares the page loop, the CID lock, lease, checkpoint, progress and cancel.
+ * - **mode**: where a run starts: `restart` from page 1, `resume` from an earlier run's checkpoint.
+ * - **page step**: what one kind does with one page: `prepare` (reads, may run ahead) then `commit`
+ *   (writes, strictly in page order), and `finish` once at the end (`migration/run-step.ts`).
+ * - **page mode**: how a page treats notes already in CDP: `fresh` (no check), `skip_existing` (skip
+ *   them before any work), `replay` (the first page after a takeover: full path, own inserts count).
+ * - **provenance**: `legacy_migration_run_id` + `legacy_fingerprint` on every migrated note; a note
+ *   is **untouched** while its fields still hash to its fingerprint (`migration/note-fingerprint.ts`).
  * - **job**: the Agenda job (`agendaJobs`) that carries a run to a worker. One run, one job.
  * - **page**: one CRM response of up to `perPage` notes; the unit of work, checkpoint and progress.
  * - **checkpoint**: the last page whose notes are fully written and counted; a resumed run starts after it.
@@ -43,6 +52,19 @@ export function isTerminalStatus(status: string): status is TerminalRunStatus {
 
 export const RUN_MODES = ['restart', 'resume'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
+
+/** What a run does with each page (DESIGN.md §11.1). Each kind has one page step (`migration/run-kinds.ts`). */
+export const RUN_KINDS = ['migrate'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
+/** The kind of a stored run or failure record; documents written before kinds existed are `migrate`. */
+export function runKindOf(doc: { kind?: RunKind | undefined }): RunKind {
+  return doc.kind ?? 'migrate';
+}
+
+/** How a page treats notes already in CDP (see the glossary). */
+export const PAGE_MODES = ['fresh', 'skip_existing', 'replay'] as const;
+export type PageMode = (typeof PAGE_MODES)[number];
 
 /** Note not migrated; counts toward the failure rate (DESIGN.md §5). */
 export const NOTE_FAILURE_CODES = [

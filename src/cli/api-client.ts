@@ -44,6 +44,8 @@ export function createApiClient(options: ApiClientOptions) {
         headers: {
           authorization,
           accept: 'application/json',
+          // Labels runs this CLI triggers in their audit stamp (`triggered_by: "ops (cli)"`).
+          'x-triggered-via': 'cli',
           ...(body === undefined ? {} : { 'content-type': 'application/json' }),
         },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),

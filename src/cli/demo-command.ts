@@ -97,8 +97,8 @@ export function registerDemoCommand(program: Command, io: CliIo): void {
         if (!runtime) return;
         const { app, config } = runtime;
         try {
-          const applied = await createIndexMigrationRunner(app.mongo.db, INDEX_MIGRATIONS).up();
-          const seeded = await seedCdp(app.mongo.db, resolveFakeTenant(tenantOptions));
+          const applied = await createIndexMigrationRunner(app.db, INDEX_MIGRATIONS).up();
+          const seeded = await seedCdp(app.db, resolveFakeTenant(tenantOptions));
           await app.repos.featureFlags.setFlag(cid.value, MIGRATION_FLAG, true, app.now());
           writeLine(
             io.stdout,

@@ -5,7 +5,7 @@
  */
 import type { FakeTenantPlan } from '../crm/fake/fake-tenant-plan.js';
 import type { RunDoc } from '../db/documents.js';
-import type { ReasonCode } from '../domain.js';
+import { type ReasonCode, runKindOf } from '../domain.js';
 
 export interface DemoReportInput {
   run: RunDoc;
@@ -62,6 +62,7 @@ export function buildDemoReport(input: DemoReportInput): DemoReport {
     `  notes total ${run.notes_total ?? '?'} · processed ${run.notes_processed} · migrated ${run.notes_migrated} · skipped ${run.notes_skipped} · failed ${run.notes_failed} · out of scope ${run.out_of_scope_count} · with warnings ${run.notes_with_warnings}`,
     `  failure rate ${pct(run.failure_rate)} · match ${pct(run.match_pct)} · closure ${run.closure?.balanced ? 'balanced' : 'NOT balanced'}`,
     `  elapsed ${seconds.toFixed(1)} s · ${Math.round(run.notes_processed / Math.max(seconds, 0.001))} notes/s`,
+    ...auditLines(run),
     '  failure log by reason code:',
     ...(problems.length ? problems : ['    (none)']),
     '',
@@ -74,6 +75,17 @@ export function buildDemoReport(input: DemoReportInput): DemoReport {
     `  runs:     GET /private/notes/migration/runs?cid=${input.cid}`,
   ];
   return { lines, checks, matchesPlan: checks.every((c) => c.ok) };
+}
+
+/** Who asked for the run and what shaped it (DESIGN.md §11.9). */
+function auditLines(run: RunDoc): string[] {
+  const c = run.config;
+  return [
+    `  kind ${runKindOf(run)} · mode ${run.mode} · triggered by ${run.triggered_by ?? 'unknown'}`,
+    c
+      ? `  config: service ${c.service_version} · sanitizer policy ${c.sanitizer_policy_sha256.slice(0, 12)}… · page size ${c.page_size} · note types ${c.note_type_allowlist.join(',')} · attachment hosts ${c.attachment_hosts.join(',') || '(none)'} · max failure rate ${c.max_failure_rate} · match threshold ${c.match_pct_threshold}`
+      : '  config: (not stamped)',
+  ];
 }
 
 function check(what: string, planted: number, observed: number | null): PlanCheck {

@@ -4,13 +4,18 @@
  */
 import type { Command } from 'commander';
 
-import { isTerminalStatus, REASON_CODES, RUN_MODES } from '../domain.js';
+import { isTerminalStatus, REASON_CODES, RUN_KINDS, RUN_MODES } from '../domain.js';
 import { toError } from '../errors.js';
 import { ApiClientError } from './api-client.js';
 import { type CliIo, EXIT, writeLine } from './cli-io.js';
 import { parseCid } from './cli-values.js';
 import { createProgressView, type StatusUpdate } from './progress-view.js';
 import { addServiceOptions, clientFor, type ServiceFlags } from './service-options.js';
+
+/** A kind as the CLI spells it: `dry_run` → `dry-run` (both are accepted). */
+function cliKindName(kind: string): string {
+  return kind.replaceAll('_', '-');
+}
 
 async function guarded(io: CliIo, fn: () => Promise<void>): Promise<void> {
   try {
@@ -41,22 +46,32 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
       .description('Start the migration of a CID on a running service (POST /private/notes/migrate)')
       .requiredOption('--cid <cid>', 'the CRM organisation id')
       .requiredOption('--company <companySsoId>', 'the CDP company_sso_id')
-      .option('--mode <mode>', `restart (from page 1) or resume (from the last checkpoint)`, 'restart'),
-  ).action((opts: ServiceFlags & { cid: string; company: string; mode: string }) =>
+      .option('--mode <mode>', `restart (from page 1) or resume (from the last checkpoint)`, 'restart')
+      .option('--kind <kind>', `what the run does: ${RUN_KINDS.map(cliKindName).join(', ')}`, 'migrate'),
+  ).action((opts: ServiceFlags & { cid: string; company: string; mode: string; kind: string }) =>
     guarded(io, async () => {
       const cid = cidOrExit(io, opts.cid);
       if (!cid) return;
-      if (!(RUN_MODES as readonly string[]).includes(opts.mode)) {
-        writeLine(
-          io.stderr,
-          `--mode must be one of ${RUN_MODES.join(', ')}, got ${JSON.stringify(opts.mode)}`,
-        );
+      const kind = RUN_KINDS.find((k) => k === opts.kind || cliKindName(k) === opts.kind);
+      const problems = [
+        ...((RUN_MODES as readonly string[]).includes(opts.mode)
+          ? []
+          : [`--mode must be one of ${RUN_MODES.join(', ')}, got ${JSON.stringify(opts.mode)}`]),
+        ...(kind
+          ? []
+          : [
+              `--kind must be one of ${RUN_KINDS.map(cliKindName).join(', ')}, got ${JSON.stringify(opts.kind)}`,
+            ]),
+      ];
+      if (problems.length > 0 || !kind) {
+        for (const p of problems) writeLine(io.stderr, p);
         io.setExitCode(EXIT.rejected);
         return;
       }
       const result = await clientFor(io, opts).post('/private/notes/migrate', {
         cid,
         company_sso_id: opts.company,
+        kind,
         mode: opts.mode,
       });
       writeLine(io.stdout, JSON.stringify(result));

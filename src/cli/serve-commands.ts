@@ -64,9 +64,9 @@ export function registerServeCommands(program: Command, io: CliIo): void {
       if (stack) {
         const embedded = stack;
         app.defer('embedded stack', () => embedded.stop());
-        await createIndexMigrationRunner(app.mongo.db, INDEX_MIGRATIONS).up();
+        await createIndexMigrationRunner(app.db, INDEX_MIGRATIONS).up();
         const { seedCdp } = await import('../crm/fake/cdp-seed.js');
-        await seedCdp(app.mongo.db, resolveFakeTenant(EMBEDDED_TENANT));
+        await seedCdp(app.db, resolveFakeTenant(EMBEDDED_TENANT));
         await app.repos.featureFlags.setFlag(EMBEDDED_TENANT.cid, MIGRATION_FLAG, true, app.now());
       }
       await app.startWorker();

@@ -3,13 +3,7 @@
  * validation needs, and the read path's query. Notes written by people (no `legacy_crm_note_id`)
  * are never matched by any write here.
  */
-import {
-  type AnyBulkWriteOperation,
-  type Collection,
-  MongoBulkWriteError,
-  ObjectId,
-  type WriteError,
-} from 'mongodb';
+import { type AnyBulkWriteOperation, type Collection, MongoBulkWriteError, type WriteError } from 'mongodb';
 
 import type { NoteFailureCode } from '../domain.js';
 import { toError } from '../errors.js';
@@ -22,11 +16,14 @@ export interface NewMigratedNote {
   contact_id: string;
   owner_id: string | null;
   note: string;
-  attachments?: NoteAttachmentDoc[];
+  attachments: NoteAttachmentDoc[];
   created_at: Date;
   updated_at: Date;
   legacy_crm_note_id: string;
   legacy_owner_label?: string;
+  /** Provenance (DESIGN.md §11.2), written in the same `$setOnInsert`: no extra write per note. */
+  legacy_migration_run_id: string;
+  legacy_fingerprint: string;
 }
 
 export interface NoteWriteFailure {
@@ -53,8 +50,12 @@ export interface ContactNotesRepository {
   hasLegacyNotes(companySsoId: string): Promise<boolean>;
   /** Which of these CRM note ids are already in CDP for the company (one `$in` on the unique index). */
   findExistingIds(companySsoId: string, legacyCrmNoteIds: readonly string[]): Promise<Set<string>>;
-  /** How many of these notes were inserted at or after `since` (their ObjectId time). */
-  countInsertedSince(companySsoId: string, legacyCrmNoteIds: readonly string[], since: Date): Promise<number>;
+  /** How many of these notes were inserted by run `runId` (their provenance), e.g. before a crash. */
+  countInsertedByRun(
+    companySsoId: string,
+    legacyCrmNoteIds: readonly string[],
+    runId: string,
+  ): Promise<number>;
   listForContact(companySsoId: string, contactId: string, limit: number): Promise<ContactNoteDoc[]>;
 }
 
@@ -84,13 +85,12 @@ export function createContactNotesRepository(collection: Collection<ContactNoteD
       return new Set(found.map((d) => d.legacy_crm_note_id).filter((id): id is string => id !== undefined));
     },
 
-    async countInsertedSince(companySsoId, legacyCrmNoteIds, since) {
+    async countInsertedByRun(companySsoId, legacyCrmNoteIds, runId) {
       if (legacyCrmNoteIds.length === 0) return 0;
       return collection.countDocuments({
         company_sso_id: companySsoId,
         legacy_crm_note_id: { $in: [...legacyCrmNoteIds] },
-        // Server-generated ids carry the insert second; a replayed page only needs that precision.
-        _id: { $gte: ObjectId.createFromTime(Math.floor(since.getTime() / 1000)) },
+        legacy_migration_run_id: runId,
       });
     },
 
@@ -110,12 +110,14 @@ function toUpsert(note: NewMigratedNote): AnyBulkWriteOperation<ContactNoteDoc> 
     owner_id: note.owner_id,
     note: note.note,
     // Set explicitly: the single-note create path's defaults are not applied to migrated notes.
-    attachments: note.attachments ?? [],
+    attachments: note.attachments,
     is_deleted: false,
     created_at: note.created_at,
     updated_at: note.updated_at,
     legacy_crm_note_id: note.legacy_crm_note_id,
     ...(note.legacy_owner_label === undefined ? {} : { legacy_owner_label: note.legacy_owner_label }),
+    legacy_migration_run_id: note.legacy_migration_run_id,
+    legacy_fingerprint: note.legacy_fingerprint,
   };
   return {
     updateOne: {

@@ -4,7 +4,7 @@
  */
 import type { ObjectId } from 'mongodb';
 
-import type { AttachmentType, ReasonCode, RunMode, RunStatus, Severity } from '../domain.js';
+import type { AttachmentType, ReasonCode, RunKind, RunMode, RunStatus, Severity } from '../domain.js';
 
 export const COLLECTIONS = {
   contactNotes: 'contact_notes',
@@ -38,6 +38,10 @@ export interface ContactNoteDoc {
   updated_at: Date;
   legacy_crm_note_id?: string;
   legacy_owner_label?: string;
+  /** Provenance (DESIGN.md §11.2): the run that inserted the note. Absent on notes migrated before #12. */
+  legacy_migration_run_id?: string;
+  /** SHA-256 of what that run wrote (`migration/note-fingerprint.ts`); absent like the run id. */
+  legacy_fingerprint?: string;
 }
 
 /** A CDP contact; `crm_data.id` is the CRM person id as a string. */
@@ -80,21 +84,9 @@ export interface RunClosureDoc {
   unaccounted_count: number;
 }
 
-export interface RunDoc {
-  _id: string;
-  cid: string;
-  company_sso_id: string;
-  mode: RunMode;
-  status: RunStatus;
-  job_id: string | null;
-  /** The run whose checkpoint a `resume` run continues from. */
-  resumed_from_run_id: string | null;
-  /** Fencing token: the CID lock epoch of the worker that may write this run. 0 = not claimed yet. */
-  lease_epoch: number;
-  owner: string | null;
+/** The counters a worker owns while it holds the lease; written as absolute values (DESIGN.md §4). */
+export interface RunCounters {
   notes_total: number | null;
-  /** In-scope notes CRM holds (notes_total minus out-of-scope), known at the end of a run. */
-  notes_in_scope: number | null;
   notes_processed: number;
   notes_migrated: number;
   notes_skipped: number;
@@ -103,10 +95,53 @@ export interface RunDoc {
   out_of_scope_count: number;
   progress_pct: number;
   failure_rate: number;
+}
+
+/**
+ * What shaped a run, stamped when it is triggered and again by the worker that claims it
+ * (DESIGN.md §11.9): enough to tell two runs of one tenant apart after a policy change.
+ */
+export interface RunConfigStampDoc {
+  service_version: string;
+  /** SHA-256 of the sanitizer policy (allowed tags, attributes, schemes) and the length limit. */
+  sanitizer_policy_sha256: string;
+  attachment_hosts: string[];
+  note_type_allowlist: number[];
+  page_size: number;
+  max_failure_rate: number;
+  match_pct_threshold: number;
+}
+
+/** Where a run continues: the last committed page, and the source's cursor after it (when it pages by cursor). */
+export interface RunCheckpointDoc {
+  page: number;
+  total_pages: number | null;
+  cursor?: string | null;
+}
+
+export interface RunDoc extends RunCounters {
+  _id: string;
+  cid: string;
+  company_sso_id: string;
+  /** What the run does (absent on runs stored before kinds existed: `migrate`; see `runKindOf`). */
+  kind?: RunKind;
+  mode: RunMode;
+  status: RunStatus;
+  job_id: string | null;
+  /** The run whose checkpoint a `resume` run continues from. */
+  resumed_from_run_id: string | null;
+  /** Fencing token: the CID lock epoch of the worker that may write this run. 0 = not claimed yet. */
+  lease_epoch: number;
+  owner: string | null;
+  /** Who asked for the run: the Basic-auth user, `cli`, or `wave:<id>` (absent on older runs). */
+  triggered_by?: string;
+  config?: RunConfigStampDoc;
+  /** In-scope notes CRM holds (notes_total minus out-of-scope), known at the end of a run. */
+  notes_in_scope: number | null;
   match_pct: number | null;
   /** CRM page size, fixed for the life of the run so checkpoints keep meaning the same notes. */
   page_size: number;
-  checkpoint: { page: number; total_pages: number | null };
+  checkpoint: RunCheckpointDoc;
   cancel_requested: boolean;
   halt_reason: string | null;
   error: RunErrorDoc | null;
@@ -137,6 +172,8 @@ export interface FailureDoc {
   cid: string;
   company_sso_id: string;
   run_id: string;
+  /** The kind of the run that recorded it (absent on records stored before kinds existed: `migrate`). */
+  kind?: RunKind;
   /** null for run-level records (CRM_EXTRACT_FAILED, VALIDATION_SKIPPED). */
   legacy_crm_note_id: string | null;
   reason_code: ReasonCode;

@@ -8,10 +8,10 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 import { AppError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { packageRoot } from '../service-version.js';
 
 export type EmbeddedMongoKind = 'mongodb-memory-server' | 'secantusdb';
 
@@ -102,16 +102,6 @@ async function startMemoryServer(mongodBinary: string | undefined): Promise<Embe
 }
 
 /** The directory holding this package's package.json (works from src/ and from dist/src/). */
-export function packageRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, 'package.json'))) {
-    const parent = path.dirname(dir);
-    if (parent === dir) throw new Error('package.json not found above ' + fileURLToPath(import.meta.url));
-    dir = parent;
-  }
-  return dir;
-}
-
 function secantusPythonPath(): string {
   return path.join(packageRoot(), '.venv', 'secantus', 'bin', 'python');
 }

@@ -5,13 +5,15 @@
  */
 import { type Collection, type Filter, ObjectId } from 'mongodb';
 
-import { type ReasonCode, type Severity, severityOf } from '../domain.js';
+import { type ReasonCode, type RunKind, type Severity, severityOf } from '../domain.js';
 import type { FailureDoc } from './documents.js';
 
 export interface NewFailure {
   cid: string;
   companySsoId: string;
   runId: string;
+  /** The kind of the recording run, so queries can tell a forecast from a migration (§11.1). */
+  kind: RunKind;
   legacyCrmNoteId: string | null;
   reasonCode: ReasonCode;
   details: Record<string, unknown>;
@@ -52,6 +54,7 @@ export function createFailuresRepository(collection: Collection<FailureDoc>): Fa
                 cid: f.cid,
                 company_sso_id: f.companySsoId,
                 run_id: f.runId,
+                kind: f.kind,
                 legacy_crm_note_id: f.legacyCrmNoteId,
                 reason_code: f.reasonCode,
                 severity: severityOf(f.reasonCode),

@@ -30,42 +30,9 @@ export function isDuplicateKeyError(e: unknown): boolean {
   return e instanceof MongoError && typeof e.code === 'number' && DUPLICATE_KEY_CODES.has(e.code);
 }
 
-export function isDuplicateKeyCode(code: unknown): boolean {
-  return typeof code === 'number' && DUPLICATE_KEY_CODES.has(code);
-}
-
 export function isTransientMongoError(e: unknown): boolean {
   if (e instanceof MongoNetworkError || e instanceof MongoServerSelectionError) return true;
   if (!(e instanceof MongoError)) return false;
   if (TRANSIENT_LABELS.some((label) => e.hasErrorLabel(label))) return true;
   return typeof e.code === 'number' && TRANSIENT_CODES.has(e.code);
-}
-
-export interface TransientRetryOptions {
-  attempts?: number;
-  baseDelayMs?: number;
-  maxDelayMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-  random?: () => number;
-}
-
-/** Runs `fn`, retrying transient MongoDB errors with capped, jittered exponential backoff. */
-export async function withTransientRetry<T>(
-  fn: () => Promise<T>,
-  options: TransientRetryOptions = {},
-): Promise<T> {
-  const attempts = options.attempts ?? 5;
-  const base = options.baseDelayMs ?? 100;
-  const max = options.maxDelayMs ?? 5_000;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const random = options.random ?? Math.random;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (attempt >= attempts || !isTransientMongoError(e)) throw e;
-      // Full jitter: spreads retries of many workers hitting the same election.
-      await sleep(Math.round(random() * Math.min(max, base * 2 ** (attempt - 1))));
-    }
-  }
 }

@@ -6,31 +6,30 @@
  */
 import type { ChangeStream, ChangeStreamDocument, Collection, Filter } from 'mongodb';
 
-import { isTerminalStatus, type RunMode, type TerminalRunStatus } from '../domain.js';
-import type { RunClosureDoc, RunDoc, RunErrorDoc } from './documents.js';
+import { isTerminalStatus, type RunKind, type RunMode, type TerminalRunStatus } from '../domain.js';
+import type {
+  RunCheckpointDoc,
+  RunClosureDoc,
+  RunConfigStampDoc,
+  RunCounters,
+  RunDoc,
+  RunErrorDoc,
+} from './documents.js';
 
 export interface NewRun {
   runId: string;
   cid: string;
   companySsoId: string;
+  kind: RunKind;
   mode: RunMode;
+  triggeredBy: string;
+  config: RunConfigStampDoc;
   resumedFromRunId: string | null;
   /** Page to continue after (0 = from the start). */
   checkpointPage: number;
+  /** The source cursor after that page, for kinds that page by cursor. */
+  checkpointCursor?: string | null;
   pageSize: number;
-}
-
-/** Counters a worker owns while it holds the lease; written as absolute values. */
-export interface RunCounters {
-  notes_total: number | null;
-  notes_processed: number;
-  notes_migrated: number;
-  notes_skipped: number;
-  notes_failed: number;
-  notes_with_warnings: number;
-  out_of_scope_count: number;
-  progress_pct: number;
-  failure_rate: number;
 }
 
 export interface RunFinish {
@@ -40,9 +39,11 @@ export interface RunFinish {
   closure?: RunClosureDoc | null;
   haltReason?: string | null;
   error?: RunErrorDoc | null;
+  /** The kind's own run fields, written with the terminal status (e.g. a final forecast). */
+  runFields?: Readonly<Record<string, unknown>>;
 }
 
-export const EMPTY_COUNTERS: RunCounters = {
+export const EMPTY_COUNTERS: Readonly<RunCounters> = {
   notes_total: null,
   notes_processed: 0,
   notes_migrated: 0,
@@ -58,23 +59,34 @@ export interface RunsRepository {
   create(run: NewRun, now: Date, counters?: RunCounters): Promise<RunDoc>;
   setJobId(runId: string, jobId: string): Promise<void>;
   get(runId: string): Promise<RunDoc | null>;
-  latestForCid(cid: string): Promise<RunDoc | null>;
+  /** The CID's newest run (of these kinds only, when given). */
+  latestForCid(cid: string, kinds?: readonly RunKind[]): Promise<RunDoc | null>;
   listForCid(cid: string, limit: number): Promise<RunDoc[]>;
-  /** The newest terminal run of a CID that did not succeed (what `mode: "resume"` continues). */
-  latestResumableForCid(cid: string): Promise<RunDoc | null>;
-  /** Stamps the run with a new lease epoch; null when the run is terminal or already has a newer epoch. */
-  stampLease(runId: string, epoch: number, owner: string, now: Date): Promise<RunDoc | null>;
-  /** Fenced: counters and checkpoint of a finished page, in one update. False = lease lost. */
+  /** The newest terminal run of this kind of a CID that did not succeed (what `mode: "resume"` continues). */
+  latestResumableForCid(cid: string, kind: RunKind): Promise<RunDoc | null>;
+  /**
+   * Stamps the run with a new lease epoch and the claiming worker's config stamp; null when the
+   * run is terminal or already has a newer epoch.
+   */
+  stampLease(
+    runId: string,
+    epoch: number,
+    owner: string,
+    config: RunConfigStampDoc,
+    now: Date,
+  ): Promise<RunDoc | null>;
+  /**
+   * Fenced: counters, checkpoint and the kind's own run fields (`runFields`, e.g. a forecast) of a
+   * committed page, in one update. False = lease lost.
+   */
   recordPage(
     runId: string,
     epoch: number,
-    page: number,
-    totalPages: number | null,
+    checkpoint: RunCheckpointDoc,
     counters: RunCounters,
+    runFields: Readonly<Record<string, unknown>>,
     now: Date,
   ): Promise<boolean>;
-  /** Fenced: counters only (e.g. notes_total learned from the first page). */
-  updateCounters(runId: string, epoch: number, counters: RunCounters, now: Date): Promise<boolean>;
   /** Fenced: terminal status. False = lease lost (someone else decides the outcome). */
   finish(runId: string, epoch: number, finish: RunFinish, now: Date): Promise<boolean>;
   /** Unfenced terminal status for a run no worker ever claimed (its job was lost). */
@@ -103,17 +115,20 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
         _id: run.runId,
         cid: run.cid,
         company_sso_id: run.companySsoId,
+        kind: run.kind,
         mode: run.mode,
         status: 'in_progress',
         job_id: null,
         resumed_from_run_id: run.resumedFromRunId,
         lease_epoch: 0,
         owner: null,
+        triggered_by: run.triggeredBy,
+        config: run.config,
         ...counters,
         notes_in_scope: null,
         match_pct: null,
         page_size: run.pageSize,
-        checkpoint: { page: run.checkpointPage, total_pages: null },
+        checkpoint: { page: run.checkpointPage, total_pages: null, cursor: run.checkpointCursor ?? null },
         cancel_requested: false,
         halt_reason: null,
         error: null,
@@ -133,21 +148,28 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
 
     get: (runId) => collection.findOne({ _id: runId }),
 
-    latestForCid: (cid) => collection.findOne({ cid }, { sort: { created_at: -1, _id: -1 } }),
+    latestForCid: (cid, kinds) =>
+      collection.findOne(kinds === undefined ? { cid } : { cid, ...kindFilter(kinds) }, {
+        sort: { created_at: -1, _id: -1 },
+      }),
 
     listForCid: (cid, limit) =>
       collection.find({ cid }).sort({ created_at: -1, _id: -1 }).limit(limit).toArray(),
 
-    latestResumableForCid: (cid) =>
+    latestResumableForCid: (cid, kind) =>
       collection.findOne(
-        { cid, status: { $in: ['failed', 'halted', 'cancelled', 'completed_with_errors'] } },
+        {
+          cid,
+          status: { $in: ['failed', 'halted', 'cancelled', 'completed_with_errors'] },
+          ...kindFilter([kind]),
+        },
         { sort: { created_at: -1, _id: -1 } },
       ),
 
-    async stampLease(runId, epoch, owner, now) {
+    async stampLease(runId, epoch, owner, config, now) {
       const run = await collection.findOneAndUpdate(
         { _id: runId, status: 'in_progress', lease_epoch: { $lt: epoch } },
-        { $set: { lease_epoch: epoch, owner, updated_at: now } },
+        { $set: { lease_epoch: epoch, owner, config, updated_at: now } },
         { returnDocument: 'after' },
       );
       if (run && run.started_at === null) {
@@ -157,15 +179,10 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
       return run;
     },
 
-    async recordPage(runId, epoch, page, totalPages, counters, now) {
+    async recordPage(runId, epoch, checkpoint, counters, runFields, now) {
       const r = await collection.updateOne(fenced(runId, epoch), {
-        $set: { ...counters, checkpoint: { page, total_pages: totalPages }, updated_at: now },
+        $set: { ...runFields, ...counters, checkpoint, updated_at: now },
       });
-      return r.matchedCount === 1;
-    },
-
-    async updateCounters(runId, epoch, counters, now) {
-      const r = await collection.updateOne(fenced(runId, epoch), { $set: { ...counters, updated_at: now } });
       return r.matchedCount === 1;
     },
 
@@ -206,10 +223,22 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
   };
 }
 
+/** Runs stored before kinds existed have no `kind` and are `migrate` runs (`runKindOf`). */
+function kindFilter(kinds: readonly RunKind[]): Filter<RunDoc> {
+  const values: (RunKind | null)[] = [...kinds];
+  if (kinds.includes('migrate')) values.push(null);
+  return { kind: { $in: values } } as Filter<RunDoc>;
+}
+
 function finishFields(finish: RunFinish, now: Date): Partial<RunDoc> {
   if (!isTerminalStatus(finish.status))
     throw new Error(`finish: ${String(finish.status)} is not a terminal status`);
-  const fields: Partial<RunDoc> = { status: finish.status, finished_at: now, updated_at: now };
+  const fields: Partial<RunDoc> = {
+    ...finish.runFields,
+    status: finish.status,
+    finished_at: now,
+    updated_at: now,
+  };
   if (finish.matchPct !== undefined) fields.match_pct = finish.matchPct;
   if (finish.notesInScope !== undefined) fields.notes_in_scope = finish.notesInScope;
   if (finish.closure !== undefined) fields.closure = finish.closure;

@@ -66,6 +66,7 @@ export function createBasicAuth(options: BasicAuthOptions): Middleware {
       ctx.set('WWW-Authenticate', challenge);
       throw new AppError('UNAUTHORIZED', unauthorizedMessage(header), { status: 401 });
     }
+    // The authenticated principal, for audit stamps (`triggered_by`).
     (ctx.state as AuthState).principal = given.username;
     await next();
   };

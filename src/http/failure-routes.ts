@@ -12,7 +12,7 @@ import { z } from 'zod';
 
 import type { FailureDoc } from '../db/documents.js';
 import type { FailureQuery, FailuresRepository } from '../db/failures-repository.js';
-import { REASON_CODES, SEVERITIES } from '../domain.js';
+import { REASON_CODES, type RunKind, runKindOf, SEVERITIES } from '../domain.js';
 import { toError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
@@ -50,6 +50,7 @@ export const CSV_COLUMNS = [
   'cid',
   'company_sso_id',
   'run_id',
+  'kind',
   'legacy_crm_note_id',
   'reason_code',
   'severity',
@@ -62,6 +63,7 @@ export interface FailureView {
   cid: string;
   company_sso_id: string;
   run_id: string;
+  kind: RunKind;
   legacy_crm_note_id: string | null;
   reason_code: string;
   severity: string;
@@ -75,6 +77,7 @@ export function toFailureView(doc: FailureDoc): FailureView {
     cid: doc.cid,
     company_sso_id: doc.company_sso_id,
     run_id: doc.run_id,
+    kind: runKindOf(doc),
     legacy_crm_note_id: doc.legacy_crm_note_id,
     reason_code: doc.reason_code,
     severity: doc.severity,
@@ -98,6 +101,7 @@ function toCsvRecord(doc: FailureDoc): string[] {
     v.cid,
     v.company_sso_id,
     v.run_id,
+    v.kind,
     v.legacy_crm_note_id ?? '',
     v.reason_code,
     v.severity,

@@ -6,7 +6,7 @@
 import type { Router } from '@koa/router';
 import { z } from 'zod';
 
-import { RUN_MODES } from '../domain.js';
+import { RUN_KINDS, RUN_MODES } from '../domain.js';
 import {
   type CancelDeps,
   cancelMigration,
@@ -20,6 +20,7 @@ import { toRunStatusBody } from './status-view.js';
 export const MigrateBodySchema = z.strictObject({
   cid: cidSchema,
   company_sso_id: companySsoIdSchema,
+  kind: optionalEnumSchema('kind', RUN_KINDS),
   mode: optionalEnumSchema('mode', RUN_MODES),
 });
 
@@ -31,6 +32,17 @@ export interface MigrateRouteDeps {
   maxBodyBytes: number;
 }
 
+/**
+ * The audit name of a trigger (DESIGN.md §11.9): the authenticated Basic user, and the tool when
+ * our own CLI says it sent the request (`X-Triggered-Via: cli` → `ops (cli)`). The header only
+ * labels the principal; it grants nothing.
+ */
+export function triggeredByOf(ctx: { state: { principal?: unknown }; get(name: string): string }): string {
+  const principal = typeof ctx.state.principal === 'string' ? ctx.state.principal : 'unknown';
+  const via = ctx.get('x-triggered-via').trim().toLowerCase();
+  return /^[a-z][a-z0-9:-]{0,31}$/.test(via) ? `${principal} (${via})` : principal;
+}
+
 export function registerMigrateRoutes(router: Router, deps: MigrateRouteDeps): void {
   router.post('/private/notes/migrate', async (ctx) => {
     const raw = await readJsonBody(ctx, { maxBodyBytes: deps.maxBodyBytes });
@@ -38,7 +50,9 @@ export function registerMigrateRoutes(router: Router, deps: MigrateRouteDeps): v
     const result = await triggerMigration(deps.trigger, {
       cid: body.cid,
       companySsoId: body.company_sso_id,
+      kind: body.kind ?? 'migrate',
       mode: body.mode ?? 'restart',
+      triggeredBy: triggeredByOf(ctx),
     });
     ctx.status = 200;
     ctx.body = { job_id: result.jobId, run_id: result.runId, status: result.status };

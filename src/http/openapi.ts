@@ -4,7 +4,7 @@
  * checks that every registered route is described. Error responses come from the one catalog.
  * Long (~470 lines) because it is data: one literal per schema and route, kept in one place.
  */
-import { REASON_CODES, RUN_MODES, RUN_STATUSES, SEVERITIES } from '../domain.js';
+import { REASON_CODES, RUN_KINDS, RUN_MODES, RUN_STATUSES, SEVERITIES } from '../domain.js';
 import type { ErrorCode } from '../errors.js';
 import { ERROR_CATALOG, HTTP_ERROR_CODES } from './error-catalog.js';
 import { EXPORT_FORMATS, FAILURES_DEFAULT_LIMIT, FAILURES_MAX_LIMIT } from './failure-routes.js';
@@ -70,6 +70,7 @@ function json(description: string, schema: JsonObject): JsonObject {
 const runStatusProperties: JsonObject = {
   status: { type: 'string', enum: [...RUN_STATUSES] },
   run_id: { type: 'string' },
+  kind: { type: 'string', enum: [...RUN_KINDS], description: 'What the run does (DESIGN.md §11.1).' },
   progress_pct: { type: 'number', minimum: 0, maximum: 100 },
   notes_processed: { type: 'integer' },
   notes_total: nullable('integer'),
@@ -87,6 +88,28 @@ const runStatusProperties: JsonObject = {
     oneOf: [
       { type: 'null' },
       { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+    ],
+  },
+  triggered_by: {
+    type: ['string', 'null'],
+    description: 'Who asked for the run: the Basic-auth user (`ops`, `ops (cli)`), or `wave:<id>`.',
+  },
+  config: {
+    oneOf: [
+      { type: 'null' },
+      {
+        type: 'object',
+        description: 'The settings that shaped the run, stamped by the worker that claimed it.',
+        properties: {
+          service_version: { type: 'string' },
+          sanitizer_policy_sha256: { type: 'string' },
+          attachment_hosts: { type: 'array', items: { type: 'string' } },
+          note_type_allowlist: { type: 'array', items: { type: 'integer' } },
+          page_size: { type: 'integer' },
+          max_failure_rate: { type: 'number' },
+          match_pct_threshold: { type: 'number' },
+        },
+      },
     ],
   },
 };
@@ -113,6 +136,12 @@ const schemas: JsonObject = {
         ],
       },
       company_sso_id: { type: 'string', pattern: COMPANY_SSO_ID_PATTERN.source },
+      kind: {
+        type: 'string',
+        enum: [...RUN_KINDS],
+        default: 'migrate',
+        description: 'What the run does (DESIGN.md §11.1).',
+      },
       mode: {
         type: 'string',
         enum: [...RUN_MODES],
@@ -164,7 +193,11 @@ const schemas: JsonObject = {
           notes_in_scope: nullable('integer'),
           checkpoint: {
             type: 'object',
-            properties: { page: { type: 'integer' }, total_pages: nullable('integer') },
+            properties: {
+              page: { type: 'integer' },
+              total_pages: nullable('integer'),
+              cursor: nullable('string'),
+            },
           },
           cancel_requested: { type: 'boolean' },
           owner: nullable('string'),
@@ -193,6 +226,7 @@ const schemas: JsonObject = {
       cid: { type: 'string' },
       company_sso_id: { type: 'string' },
       run_id: { type: 'string' },
+      kind: { type: 'string', enum: [...RUN_KINDS], description: 'Kind of the run that recorded it.' },
       legacy_crm_note_id: nullable('string'),
       reason_code: { type: 'string', enum: [...REASON_CODES] },
       severity: { type: 'string', enum: [...SEVERITIES] },

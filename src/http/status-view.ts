@@ -3,12 +3,13 @@
  * entry. Pure: RunDoc in, JSON-ready object out (dates as ISO strings). A CID with no run is
  * `{status: "not_started"}` and nothing else.
  */
-import type { RunDoc } from '../db/documents.js';
-import { isTerminalStatus, type RunMode, type RunStatus } from '../domain.js';
+import type { RunConfigStampDoc, RunDoc } from '../db/documents.js';
+import { isTerminalStatus, type RunKind, runKindOf, type RunMode, type RunStatus } from '../domain.js';
 
 export interface RunStatusBody {
   status: RunStatus;
   run_id: string;
+  kind: RunKind;
   progress_pct: number;
   notes_processed: number;
   notes_total: number | null;
@@ -23,6 +24,10 @@ export interface RunStatusBody {
   finished_at: string | null;
   halt_reason: string | null;
   error: { code: string; message: string } | null;
+  /** Who asked for the run (absent before audit stamps existed: null). */
+  triggered_by: string | null;
+  /** What shaped it (DESIGN.md §11.9); null on runs stored before stamps existed. */
+  config: RunConfigStampDoc | null;
 }
 
 export type StatusView = RunStatusBody | { status: 'not_started' };
@@ -35,7 +40,7 @@ export interface RunHistoryEntry extends RunStatusBody {
   resumed_from_run_id: string | null;
   notes_with_warnings: number;
   notes_in_scope: number | null;
-  checkpoint: { page: number; total_pages: number | null };
+  checkpoint: { page: number; total_pages: number | null; cursor: string | null };
   cancel_requested: boolean;
   owner: string | null;
   closure: { balanced: boolean; accounted: number; unaccounted_count: number } | null;
@@ -52,6 +57,7 @@ export function toRunStatusBody(run: RunDoc): RunStatusBody {
   return {
     status: run.status,
     run_id: run._id,
+    kind: runKindOf(run),
     progress_pct: run.progress_pct,
     notes_processed: run.notes_processed,
     notes_total: run.notes_total,
@@ -66,6 +72,8 @@ export function toRunStatusBody(run: RunDoc): RunStatusBody {
     finished_at: iso(run.finished_at),
     halt_reason: run.halt_reason,
     error: run.error ? { code: run.error.code, message: run.error.message } : null,
+    triggered_by: run.triggered_by ?? null,
+    config: run.config ?? null,
   };
 }
 
@@ -79,7 +87,11 @@ export function toRunHistoryEntry(run: RunDoc): RunHistoryEntry {
     resumed_from_run_id: run.resumed_from_run_id,
     notes_with_warnings: run.notes_with_warnings,
     notes_in_scope: run.notes_in_scope,
-    checkpoint: { page: run.checkpoint.page, total_pages: run.checkpoint.total_pages },
+    checkpoint: {
+      page: run.checkpoint.page,
+      total_pages: run.checkpoint.total_pages,
+      cursor: run.checkpoint.cursor ?? null,
+    },
     cancel_requested: run.cancel_requested,
     owner: run.owner,
     closure: run.closure

@@ -108,5 +108,12 @@ async function handle(job: Job<MigrationJobData>, deps: MigrationJobDeps): Promi
     case 'lease-lost':
       // Keep the job alive as a watchdog while the new owner works; it ends once the run is terminal.
       throw new RetryLaterError('lease lost to another worker', deps.leaseMs);
+    default:
+      return assertNever(exit);
   }
+}
+
+/** A new exit kind of `executeRun` that this switch does not handle fails to compile here. */
+function assertNever(exit: never): never {
+  throw new Error(`unhandled run exit ${JSON.stringify(exit)}`);
 }

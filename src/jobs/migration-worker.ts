@@ -12,7 +12,7 @@ import { toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ExecuteRunExit, ExecuteRunOptions } from '../migration/execute-run.js';
 import { createAgenda } from './agenda-factory.js';
-import { defineMigrationJob } from './migration-job.js';
+import { defineMigrationJob, RetryLaterError } from './migration-job.js';
 import {
   type ChangeStreamMode,
   chooseNotificationChannel,
@@ -70,8 +70,9 @@ export async function startMigrationWorker(options: MigrationWorkerOptions): Pro
     running,
   });
   agenda.on('fail', (e: unknown) => {
-    const err = toError(e);
-    if (err.name !== 'RetryLaterError') logger.error({ err }, 'migration job failed');
+    // A retry-later is how a job asks Agenda for another delivery, not a failure.
+    if (e instanceof RetryLaterError) return;
+    logger.error({ err: toError(e) }, 'migration job failed');
   });
   await agenda.start();
   logger.info(

@@ -1,28 +1,23 @@
 /**
- * Carries one run from its checkpoint to a terminal status (DESIGN.md §1, §4): claim the CID
- * lease, then page by page — fetch, pipeline, one fenced update of counters + checkpoint, halt
- * check, cancel check — and finally validation and closure. Every run write is fenced on the
- * lease epoch; a worker that loses its lease stops without touching anything else.
+ * The page loop, written once for every run kind (DESIGN.md §4, §11.1): claim the CID lease, then
+ * page by page — fetch → the kind's prepare and commit → one fenced update of counters +
+ * checkpoint → halt, cancel and shutdown checks — and the kind's end-of-run step. Every run write
+ * is fenced on the lease epoch; a worker that loses its lease stops without touching anything else.
  */
-import type { CrmNotesExtractor, CrmNotesPage } from '../crm/crm-notes-extractor.js';
-import type { ContactNotesRepository } from '../db/contact-notes-repository.js';
-import type { RunDoc } from '../db/documents.js';
+import type { RunConfigStampDoc, RunCounters, RunDoc } from '../db/documents.js';
 import type { FailuresRepository } from '../db/failures-repository.js';
 import type { LocksRepository } from '../db/locks-repository.js';
 import { isTransientMongoError } from '../db/mongo-errors.js';
-import type { RunCounters, RunsRepository } from '../db/runs-repository.js';
-import type { TerminalRunStatus } from '../domain.js';
+import type { RunsRepository } from '../db/runs-repository.js';
+import { runKindOf, type TerminalRunStatus } from '../domain.js';
 import { AppError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { type PageDeps, type PageOutcome, processPage } from './page-pipeline.js';
-import { addPage, countersOf, shouldHalt } from './run-counters.js';
+import { addPage, countersOf } from './run-counters.js';
+import { runKindModule } from './run-kinds.js';
 import { claimRunLease, type HeldLease } from './run-lease.js';
-import { decideRunOutcome } from './run-outcome.js';
+import type { PageOutcome, PagePosition, PageStep, RunEnd, RunKindDeps, SourcePage } from './run-step.js';
 
 export interface ExecuteRunConfig {
-  noteTypeAllowlist: readonly number[];
-  maxFailureRate: number;
-  matchPctThreshold: number;
   leaseMs: number;
   heartbeatMs: number;
 }
@@ -36,19 +31,17 @@ export interface MigrationObserver {
 export interface ExecuteRunDeps {
   runs: RunsRepository;
   locks: LocksRepository;
-  contactNotes: Pick<
-    ContactNotesRepository,
-    'createNotesBatch' | 'countInsertedSince' | 'countLegacyNotes' | 'hasLegacyNotes' | 'findExistingIds'
-  >;
   failures: Pick<FailuresRepository, 'recordMany'>;
-  extractor: CrmNotesExtractor;
-  pipeline: Omit<PageDeps, 'contactNotes' | 'failures' | 'logger' | 'now'>;
+  /** What the kinds' page steps use (`run-step.ts`). */
+  kinds: RunKindDeps;
   config: ExecuteRunConfig;
+  /** This worker's config stamp, written on every run it claims. */
+  configStamp: RunConfigStampDoc;
   logger: Logger;
   now: () => Date;
   /** This worker's name, written as the lock and run owner. */
   owner: string;
-  observer?: MigrationObserver;
+  observer?: MigrationObserver | undefined;
 }
 
 export interface ExecuteRunOptions {
@@ -66,6 +59,19 @@ export type ExecuteRunExit =
   | { kind: 'lease-lost' }
   | { kind: 'nothing-to-do'; reason: string };
 
+/** How long a job waits before retrying after a transient database error. */
+const TRANSIENT_RETRY_MS = 5_000;
+
+/** One claimed run while the loop carries it: its lease, its counters so far, its logger. */
+interface LoopState {
+  run: RunDoc;
+  lease: HeldLease;
+  log: Logger;
+  counters: RunCounters;
+  unaccounted: string[];
+  setProgress: (pct: number) => void;
+}
+
 export async function executeRun(
   deps: ExecuteRunDeps,
   runId: string,
@@ -79,6 +85,7 @@ export async function executeRun(
       owner: deps.owner,
       leaseMs: deps.config.leaseMs,
       heartbeatMs: deps.config.heartbeatMs,
+      configStamp: deps.configStamp,
       ...(options.onHeartbeat
         ? { onHeartbeat: () => options.onHeartbeat?.(progressPct) ?? Promise.resolve() }
         : {}),
@@ -88,229 +95,210 @@ export async function executeRun(
     return { kind: 'retry-later', retryInMs: claim.retryInMs, reason: 'another worker holds the lease' };
   if (claim.kind !== 'claimed') return claim;
 
-  const { lease, run, replayFrom } = claim;
-  const log = deps.logger.child({ cid: run.cid, run_id: run._id, epoch: lease.epoch, owner: deps.owner });
-  log.info({ checkpoint_page: run.checkpoint.page, mode: run.mode }, 'run claimed');
+  const { lease, run } = claim;
+  const kind = runKindOf(run);
+  const log = deps.logger.child({
+    cid: run.cid,
+    run_id: run._id,
+    kind,
+    epoch: lease.epoch,
+    owner: deps.owner,
+  });
+  log.info({ checkpoint_page: run.checkpoint.page, mode: run.mode, takeover: claim.takeover }, 'run claimed');
+  const state: LoopState = {
+    run,
+    lease,
+    log,
+    counters: countersOf(run),
+    unaccounted: [],
+    setProgress: (pct) => (progressPct = pct),
+  };
   try {
-    return await pageLoop(deps, run, lease, replayFrom, options, log, (pct) => (progressPct = pct));
+    const step = await runKindModule(kind).begin(deps.kinds, { run, log, signal: lease.lost });
+    return await pageLoop(deps, state, step, claim.takeover, options);
   } catch (e) {
-    const err = toError(e);
-    if (isTransientMongoError(err)) {
-      // The database blinked: give the lease back and let the job retry from the checkpoint.
-      log.warn({ err }, 'transient database error; the run will resume from its checkpoint');
-      await lease.handOff().catch(() => undefined);
-      return { kind: 'retry-later', retryInMs: TRANSIENT_RETRY_MS, reason: err.message };
-    }
-    log.error({ err }, 'run failed unexpectedly');
-    const ended = await deps.runs
-      .finish(
-        run._id,
-        lease.epoch,
-        { status: 'failed', error: { code: 'INTERNAL', message: err.message } },
-        deps.now(),
-      )
-      .catch(() => false);
-    if (!ended) throw err;
-    await lease.release().catch(() => undefined);
-    safely(log, () => deps.observer?.runFinished?.(run, 'failed'));
-    return { kind: 'finished', status: 'failed' };
+    return await endOnError(deps, state, toError(e));
   } finally {
     lease.stop();
   }
 }
 
-/** How long a job waits before retrying after a transient database error. */
-const TRANSIENT_RETRY_MS = 5_000;
-
 async function pageLoop(
   deps: ExecuteRunDeps,
-  run: RunDoc,
-  lease: HeldLease,
-  replayFrom: Date | null,
+  state: LoopState,
+  step: PageStep<unknown, unknown>,
+  takeover: boolean,
   options: ExecuteRunOptions,
-  log: Logger,
-  setProgress: (pct: number) => void,
 ): Promise<ExecuteRunExit> {
-  const allowlist = new Set(deps.config.noteTypeAllowlist);
-  let counters: RunCounters = countersOf(run);
-  const unaccounted: string[] = [];
-  let page = run.checkpoint.page + 1;
-  let firstPage = true;
-  // A first run into an empty company never pays for the existence check.
-  const skipExisting = await deps.contactNotes.hasLegacyNotes(run.company_sso_id);
-
-  const finish = async (
-    status: TerminalRunStatus,
-    fields: Omit<Parameters<RunsRepository['finish']>[2], 'status'>,
-  ) => {
-    const ok = await deps.runs.finish(run._id, lease.epoch, { status, ...fields }, deps.now());
-    if (!ok) return leaseLost(log);
-    await lease.release();
-    safely(log, () => deps.observer?.runFinished?.(run, status));
-    log.info({ status, ...counters, ...fields }, 'run finished');
-    return { kind: 'finished', status } as const;
+  const { run, lease, log } = state;
+  let position: PagePosition | null = {
+    page: run.checkpoint.page + 1,
+    cursor: run.checkpoint.cursor ?? null,
   };
-
-  for (;;) {
+  let replay = takeover;
+  while (position) {
     if (lease.lost.aborted) return leaseLost(log);
     const started = performance.now();
-    let fetchMs: number;
-    let crmPage: CrmNotesPage;
-    try {
-      crmPage = await deps.extractor.listPersonNotes(run.cid, page, run.page_size, lease.lost);
-      fetchMs = Math.round(performance.now() - started);
-    } catch (e) {
-      if (lease.lost.aborted) return leaseLost(log);
-      const err = toError(e);
-      if (!(err instanceof AppError)) throw err;
-      // The CRM gave up on us: a run-level failure. `mode: "resume"` continues from the checkpoint.
-      await deps.failures.recordMany(
-        [
-          {
-            cid: run.cid,
-            companySsoId: run.company_sso_id,
-            runId: run._id,
-            legacyCrmNoteId: null,
-            reasonCode: 'CRM_EXTRACT_FAILED',
-            details: { page, code: err.code, message: err.message, ...err.details },
-          },
-        ],
-        deps.now(),
-      );
-      log.error({ page, err }, 'crm_extract_failed');
-      return finish('failed', {
-        error: { code: 'CRM_EXTRACT_FAILED', message: `page ${page}: ${err.message}` },
-      });
-    }
+    const fetched = await fetchOrEnd(deps, state, step, position);
+    if ('status' in fetched) return finishRun(deps, state, fetched);
+    const fetchMs = Math.round(performance.now() - started);
+    const plan = await step.prepare(fetched, { replay }, lease.lost);
+    // A prepared page of a worker that lost its lease is dropped before it writes anything.
+    if (lease.lost.aborted) return leaseLost(log);
+    const outcome = await step.commit(plan);
+    replay = false;
+    if (!(await checkpoint(deps, state, fetched, outcome))) return leaseLost(log);
+    reportPage(deps, state, fetched, outcome, { started, fetchMs });
 
-    const outcome = await processPage(
-      {
-        ...deps.pipeline,
-        contactNotes: deps.contactNotes,
-        failures: deps.failures,
-        logger: deps.logger,
-        now: deps.now,
-      },
-      {
-        cid: run.cid,
-        companySsoId: run.company_sso_id,
-        runId: run._id,
-        page,
-        noteTypeAllowlist: allowlist,
-        // After a takeover, the first page may replay writes of the worker that died mid-page.
-        countOwnInsertsSince: firstPage ? replayFrom : null,
-        skipExisting,
-        signal: lease.lost,
-      },
-      crmPage.notes,
-    );
-    firstPage = false;
-    unaccounted.push(...outcome.unaccountedIds);
-    counters = addPage(counters, outcome, crmPage.total);
-
-    const recordStarted = performance.now();
-    if (!(await deps.runs.recordPage(run._id, lease.epoch, page, crmPage.totalPages, counters, deps.now()))) {
-      return leaseLost(log);
+    const halt = step.haltAfter(state.counters, fetched.position.page);
+    if (halt) {
+      log.warn({ run_id: run._id, cid: run.cid, ...halt.logFields }, 'crm_notes_migration_halted');
+      return finishRun(deps, state, { status: 'halted', haltReason: halt.reason, runFields: halt.runFields });
     }
-    const recordMs = Math.round(performance.now() - recordStarted);
-    setProgress(counters.progress_pct);
-    const pageMs = Math.round(performance.now() - started);
-    safely(log, () => deps.observer?.pageProcessed?.(run, outcome, pageMs));
-    log.info(
-      {
-        page,
-        total_pages: crmPage.totalPages,
-        page_ms: pageMs,
-        fetch_ms: fetchMs,
-        ...outcome.timings,
-        checkpoint_ms: recordMs,
-        ...counters,
-      },
-      'page done',
-    );
-
-    if (shouldHalt(counters, deps.config.maxFailureRate)) {
-      log.warn(
-        { run_id: run._id, cid: run.cid, failure_rate: counters.failure_rate },
-        'crm_notes_migration_halted',
-      );
-      return finish('halted', {
-        haltReason: `failure_rate ${counters.failure_rate.toFixed(4)} > MAX_FAILURE_RATE ${deps.config.maxFailureRate} after page ${page}`,
-      });
-    }
-    if (page >= crmPage.totalPages || crmPage.notes.length === 0) break;
-
-    const latest = await deps.runs.get(run._id);
-    if (latest?.cancel_requested)
-      return finish('cancelled', { haltReason: `cancelled by an operator after page ${page}` });
-    if (options.shutdown?.aborted) {
-      await lease.handOff();
-      log.info({ page }, 'run handed off at shutdown');
-      return { kind: 'handed-off' };
-    }
-    page++;
+    position = fetched.next;
+    if (!position) break;
+    const stop = await stopRequested(deps, state, fetched.position.page, options);
+    if (stop) return stop;
   }
-
-  return validateAndClose(deps, run, counters, unaccounted, log, finish);
+  return finishRun(deps, state, await step.finish(state.counters, state.unaccounted));
 }
 
-async function validateAndClose(
+/** The page, or the end of the run when the source gave up on us (a run-level failure record). */
+async function fetchOrEnd(
   deps: ExecuteRunDeps,
-  run: RunDoc,
-  counters: RunCounters,
-  unaccounted: string[],
-  log: Logger,
-  finish: (
-    status: TerminalRunStatus,
-    fields: Omit<Parameters<RunsRepository['finish']>[2], 'status'>,
-  ) => Promise<ExecuteRunExit>,
-): Promise<ExecuteRunExit> {
-  const cdpLegacyNotes = await deps.contactNotes.countLegacyNotes(run.company_sso_id);
-  let sourceTotal: number | null = null;
-  let sourceError: string | null = null;
+  state: LoopState,
+  step: PageStep<unknown, unknown>,
+  position: PagePosition,
+): Promise<SourcePage<unknown> | RunEnd> {
   try {
-    sourceTotal = (await deps.extractor.probeOrganization(run.cid)).total;
+    return await step.source.fetch(position, state.lease.lost);
   } catch (e) {
-    sourceError = toError(e).message;
-  }
-  const outcome = decideRunOutcome({
-    cdpLegacyNotes,
-    sourceTotal,
-    counters,
-    unaccountedIds: unaccounted,
-    matchPctThreshold: deps.config.matchPctThreshold,
-  });
-  if (outcome.validationSkipped) {
+    const err = toError(e);
+    if (state.lease.lost.aborted || !(err instanceof AppError)) throw err;
+    const { run } = state;
+    // `mode: "resume"` continues from the checkpoint once the source answers again.
     await deps.failures.recordMany(
       [
         {
           cid: run.cid,
           companySsoId: run.company_sso_id,
           runId: run._id,
+          kind: runKindOf(run),
           legacyCrmNoteId: null,
-          reasonCode: 'VALIDATION_SKIPPED',
-          details: {
-            reason: 'CRM source count unavailable',
-            error: sourceError,
-            cdp_legacy_notes: cdpLegacyNotes,
-          },
+          reasonCode: 'CRM_EXTRACT_FAILED',
+          details: { page: position.page, code: err.code, message: err.message, ...err.details },
         },
       ],
       deps.now(),
     );
-    log.warn(
-      { legacy_crm_note_id: null, reason_code: 'VALIDATION_SKIPPED', details: { error: sourceError } },
-      'crm_note_problem',
-    );
+    state.log.error({ page: position.page, err }, 'crm_extract_failed');
+    return {
+      status: 'failed',
+      error: { code: 'CRM_EXTRACT_FAILED', message: `page ${position.page}: ${err.message}` },
+    };
   }
-  if (!outcome.closure.balanced) {
-    log.warn({ closure: outcome.closure }, 'run closure does not balance');
+}
+
+/** One fenced update: counters, checkpoint and the kind's run fields move together. */
+async function checkpoint(
+  deps: ExecuteRunDeps,
+  state: LoopState,
+  page: SourcePage<unknown>,
+  outcome: PageOutcome,
+): Promise<boolean> {
+  state.counters = addPage(state.counters, outcome, page.total);
+  state.unaccounted.push(...outcome.unaccountedIds);
+  const ok = await deps.runs.recordPage(
+    state.run._id,
+    state.lease.epoch,
+    { page: page.position.page, total_pages: page.totalPages, cursor: page.next?.cursor ?? null },
+    state.counters,
+    outcome.runFields ?? {},
+    deps.now(),
+  );
+  if (ok) state.setProgress(state.counters.progress_pct);
+  return ok;
+}
+
+function reportPage(
+  deps: ExecuteRunDeps,
+  state: LoopState,
+  page: SourcePage<unknown>,
+  outcome: PageOutcome,
+  times: { started: number; fetchMs: number },
+): void {
+  const pageMs = Math.round(performance.now() - times.started);
+  safely(state.log, () => deps.observer?.pageProcessed?.(state.run, outcome, pageMs));
+  state.log.info(
+    {
+      page: page.position.page,
+      total_pages: page.totalPages,
+      page_ms: pageMs,
+      fetch_ms: times.fetchMs,
+      ...outcome.timings,
+      ...state.counters,
+    },
+    'page done',
+  );
+}
+
+/** Between pages: an operator's cancel ends the run; a graceful shutdown hands it to another worker. */
+async function stopRequested(
+  deps: ExecuteRunDeps,
+  state: LoopState,
+  page: number,
+  options: ExecuteRunOptions,
+): Promise<ExecuteRunExit | null> {
+  const latest = await deps.runs.get(state.run._id);
+  if (latest?.cancel_requested) {
+    return finishRun(deps, state, {
+      status: 'cancelled',
+      haltReason: `cancelled by an operator after page ${page}`,
+    });
   }
-  return finish(outcome.status, {
-    matchPct: outcome.matchPct,
-    notesInScope: outcome.notesInScope,
-    closure: outcome.closure,
-  });
+  if (options.shutdown?.aborted) {
+    await state.lease.handOff();
+    state.log.info({ page }, 'run handed off at shutdown');
+    return { kind: 'handed-off' };
+  }
+  return null;
+}
+
+async function finishRun(deps: ExecuteRunDeps, state: LoopState, end: RunEnd): Promise<ExecuteRunExit> {
+  const { status, ...fields } = end;
+  const ok = await deps.runs.finish(state.run._id, state.lease.epoch, end, deps.now());
+  if (!ok) return leaseLost(state.log);
+  await state.lease.release();
+  safely(state.log, () => deps.observer?.runFinished?.(state.run, status));
+  state.log.info({ status, ...state.counters, ...fields }, 'run finished');
+  return { kind: 'finished', status };
+}
+
+/** A transient database fault hands the run back for a retry; anything else fails the run. */
+async function endOnError(deps: ExecuteRunDeps, state: LoopState, err: Error): Promise<ExecuteRunExit> {
+  const { run, lease, log } = state;
+  if (lease.lost.aborted) return leaseLost(log);
+  if (isTransientMongoError(err)) {
+    log.warn({ err }, 'transient database error; the run will resume from its checkpoint');
+    await lease.handOff().catch((e: unknown) => log.warn({ err: toError(e) }, 'lease hand-off failed'));
+    return { kind: 'retry-later', retryInMs: TRANSIENT_RETRY_MS, reason: err.message };
+  }
+  log.error({ err }, 'run failed unexpectedly');
+  const ended = await deps.runs
+    .finish(
+      run._id,
+      lease.epoch,
+      { status: 'failed', error: { code: 'INTERNAL', message: err.message } },
+      deps.now(),
+    )
+    .catch((e: unknown) => {
+      log.warn({ err: toError(e) }, 'could not mark the run failed');
+      return false;
+    });
+  if (!ended) throw err;
+  await lease.release().catch((e: unknown) => log.warn({ err: toError(e) }, 'lease release failed'));
+  safely(log, () => deps.observer?.runFinished?.(run, 'failed'));
+  return { kind: 'finished', status: 'failed' };
 }
 
 function leaseLost(log: Logger): ExecuteRunExit {

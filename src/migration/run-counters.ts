@@ -3,8 +3,7 @@
  * `notes_processed` counts every note seen (in scope or not); the failure rate is over the
  * in-scope notes only (DESIGN.md §4).
  */
-import type { RunDoc } from '../db/documents.js';
-import type { RunCounters } from '../db/runs-repository.js';
+import type { RunCounters, RunDoc } from '../db/documents.js';
 
 export interface PageTally {
   seen: number;

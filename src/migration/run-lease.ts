@@ -4,7 +4,7 @@
  * on its own timer, independent of page work, so a slow page never lets it lapse while the
  * worker is alive; a worker that is paused or partitioned loses it and every fenced write fails.
  */
-import type { RunDoc } from '../db/documents.js';
+import type { RunConfigStampDoc, RunDoc } from '../db/documents.js';
 import type { LocksRepository } from '../db/locks-repository.js';
 import type { RunsRepository } from '../db/runs-repository.js';
 import { LeaseLostError, toError } from '../errors.js';
@@ -21,6 +21,8 @@ export interface LeaseOptions {
   owner: string;
   leaseMs: number;
   heartbeatMs: number;
+  /** This worker's config stamp, written on the run with the lease epoch (DESIGN.md §11.9). */
+  configStamp: RunConfigStampDoc;
   /** Called after each successful renewal (e.g. to touch the Agenda job). Errors are logged. */
   onHeartbeat?: () => Promise<void>;
 }
@@ -41,10 +43,10 @@ export interface HeldLease {
 
 export type ClaimOutcome =
   /**
-   * `replayFrom`: set when another worker held this run before (a takeover): the instant the run
-   * was first claimed, after which notes found already written may be this run's own.
+   * `takeover`: another worker held this run before (it died, was fenced out or handed off), so
+   * the first page after the checkpoint may be half-written by it: a replayed page.
    */
-  | { kind: 'claimed'; lease: HeldLease; run: RunDoc; replayFrom: Date | null }
+  | { kind: 'claimed'; lease: HeldLease; run: RunDoc; takeover: boolean }
   /** Another worker holds a live lease on this run: try again once it may have expired. */
   | { kind: 'busy'; retryInMs: number }
   /** Nothing to do: the run is finished, missing, or was ended because its lock is gone. */
@@ -85,18 +87,23 @@ export async function claimRunLease(
     return { kind: 'nothing-to-do', reason };
   }
 
-  const stamped = await deps.runs.stampLease(runId, lock.epoch, options.owner, now);
+  const stamped = await deps.runs.stampLease(runId, lock.epoch, options.owner, options.configStamp, now);
   if (!stamped) {
     // The run ended between our read and the claim: give the CID back.
     await deps.locks.release(run.cid, runId, lock.epoch);
     return { kind: 'nothing-to-do', reason: 'run ended while claiming' };
   }
-  const replayFrom = run.lease_epoch > 0 ? (run.started_at ?? run.created_at) : null;
+  if (run.config && JSON.stringify(run.config) !== JSON.stringify(options.configStamp)) {
+    deps.logger.warn(
+      { cid: run.cid, run_id: runId, before: run.config, now: options.configStamp },
+      'run config stamp changed at claim: this worker runs with another configuration',
+    );
+  }
   return {
     kind: 'claimed',
     lease: startHeartbeat(deps, stamped, lock.epoch, options),
     run: stamped,
-    replayFrom,
+    takeover: run.lease_epoch > 0,
   };
 }
 

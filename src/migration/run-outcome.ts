@@ -3,8 +3,7 @@
  * match_pct, the closure of notes_total over the buckets, and the terminal status.
  * A run can only end `completed_success` when validation ran and the closure balances.
  */
-import type { RunClosureDoc } from '../db/documents.js';
-import type { RunCounters } from '../db/runs-repository.js';
+import type { RunClosureDoc, RunCounters } from '../db/documents.js';
 import type { TerminalRunStatus } from '../domain.js';
 
 export interface ValidationInput {

@@ -5,14 +5,28 @@
  * atomically, so no crash blocks the next trigger for longer than `triggerGraceMs`.
  */
 import type { CrmNotesExtractor } from '../crm/crm-notes-extractor.js';
-import type { LockDoc, RunDoc } from '../db/documents.js';
+import type { LockDoc, RunConfigStampDoc, RunDoc } from '../db/documents.js';
 import type { FeatureFlagsRepository } from '../db/feature-flags-repository.js';
 import type { LocksRepository } from '../db/locks-repository.js';
 import { EMPTY_COUNTERS, type RunsRepository } from '../db/runs-repository.js';
-import { isTerminalStatus, MIGRATION_FLAG, type RunMode } from '../domain.js';
+import { isTerminalStatus, MIGRATION_FLAG, type RunKind, type RunMode } from '../domain.js';
 import { AppError, ConflictError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { countersOf } from './run-counters.js';
+import { kindsThatCompleteMigration, runKindPolicy } from './run-kinds.js';
+
+/**
+ * How long a trigger's lock may exist without its run or job before it counts as abandoned: far
+ * longer than a trigger takes (a CRM probe with its short retries, three inserts), short enough
+ * that a trigger that crashed mid-way blocks its CID for half a minute, not for a lease.
+ */
+export const TRIGGER_GRACE_MS = 30_000;
+/**
+ * How long a queued run keeps its CID while its job waits for a worker. A day: a queue backed up
+ * behind a long wave must not lose its place; a job deleted from the dashboard is noticed at
+ * once anyway (`whyStale` checks that the job exists).
+ */
+export const QUEUED_LOCK_TTL_MS = 24 * 3_600_000;
 
 export interface MigrationJobData {
   run_id: string;
@@ -37,6 +51,8 @@ export interface TriggerDeps {
   logger: Logger;
   now: () => Date;
   newRunId: () => string;
+  /** This process's config stamp, stored on the run until a worker claims it (DESIGN.md §11.9). */
+  configStamp: RunConfigStampDoc;
   config: {
     pageSize: number;
     /** A lock younger than this with no run or job may belong to a trigger still in flight. */
@@ -49,7 +65,10 @@ export interface TriggerDeps {
 export interface TriggerRequest {
   cid: string;
   companySsoId: string;
+  kind: RunKind;
   mode: RunMode;
+  /** Who asks: the Basic-auth user, `cli`, `wave:<id>`. */
+  triggeredBy: string;
 }
 
 export interface TriggerResult {
@@ -59,8 +78,9 @@ export interface TriggerResult {
 }
 
 export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): Promise<TriggerResult> {
-  const log = deps.logger.child({ cid: req.cid });
-  if (!(await deps.flags.isEnabled(req.cid, MIGRATION_FLAG))) {
+  const log = deps.logger.child({ cid: req.cid, kind: req.kind });
+  const policy = runKindPolicy(req.kind);
+  if (policy.requiresFlag && !(await deps.flags.isEnabled(req.cid, MIGRATION_FLAG))) {
     throw new AppError(
       'FLAG_DISABLED',
       `Migration is not enabled for CID ${req.cid} (feature flag ${MIGRATION_FLAG} is off)`,
@@ -70,7 +90,9 @@ export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): 
       },
     );
   }
-  const latest = await deps.runs.latestForCid(req.cid);
+  const latest = policy.refusedAfterSuccess
+    ? await deps.runs.latestForCid(req.cid, kindsThatCompleteMigration())
+    : null;
   if (latest?.status === 'completed_success') {
     throw new ConflictError(
       'ALREADY_MIGRATED',
@@ -81,7 +103,7 @@ export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): 
       },
     );
   }
-  const resumeFrom = req.mode === 'resume' ? await findRunToResume(deps, req.cid) : null;
+  const resumeFrom = req.mode === 'resume' ? await findRunToResume(deps, req.cid, req.kind) : null;
 
   // CRM must know the organisation before anything is written (404 CID_NOT_FOUND, 502 CRM_UNAVAILABLE).
   await deps.extractor.probeOrganization(req.cid);
@@ -95,9 +117,13 @@ export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): 
         runId,
         cid: req.cid,
         companySsoId: req.companySsoId,
+        kind: req.kind,
         mode: req.mode,
+        triggeredBy: req.triggeredBy,
+        config: deps.configStamp,
         resumedFromRunId: resumeFrom?._id ?? null,
         checkpointPage: resumeFrom?.checkpoint.page ?? 0,
+        checkpointCursor: resumeFrom?.checkpoint.cursor ?? null,
         pageSize: resumeFrom?.page_size ?? deps.config.pageSize,
       },
       now,
@@ -113,30 +139,39 @@ export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): 
       deps.now(),
     );
     log.info(
-      { run_id: runId, job_id: jobId, mode: req.mode, resumed_from_run_id: resumeFrom?._id ?? null },
+      {
+        run_id: runId,
+        job_id: jobId,
+        mode: req.mode,
+        triggered_by: req.triggeredBy,
+        resumed_from_run_id: resumeFrom?._id ?? null,
+      },
       'migration triggered',
     );
     return { jobId, runId, status: 'in_progress' };
   } catch (e) {
-    // Undo what this trigger wrote, so the CID is not left busy.
+    // Undo what this trigger wrote, so the CID is not left busy. If the undo fails too, the lock
+    // is recognised as stale after TRIGGER_GRACE_MS (no run or no job), so nothing stays stuck.
+    const undoFailed = (what: string) => (u: unknown) =>
+      log.warn({ run_id: runId, err: toError(u) }, `trigger undo failed: ${what}`);
     await deps.runs
       .finishUnclaimed(
         runId,
         { status: 'failed', error: { code: 'INTERNAL', message: `trigger failed: ${toError(e).message}` } },
         deps.now(),
       )
-      .catch(() => undefined);
-    await deps.locks.releaseQueued(req.cid, runId).catch(() => undefined);
+      .catch(undoFailed('mark the run failed'));
+    await deps.locks.releaseQueued(req.cid, runId).catch(undoFailed('release the queued lock'));
     throw e;
   }
 }
 
-async function findRunToResume(deps: TriggerDeps, cid: string): Promise<RunDoc> {
-  const run = await deps.runs.latestResumableForCid(cid);
+async function findRunToResume(deps: TriggerDeps, cid: string, kind: RunKind): Promise<RunDoc> {
+  const run = await deps.runs.latestResumableForCid(cid, kind);
   if (!run) {
     throw new AppError(
       'NO_RUN_TO_RESUME',
-      `CID ${cid} has no halted, failed, cancelled or incomplete run to resume; use mode "restart"`,
+      `CID ${cid} has no halted, failed, cancelled or incomplete ${kind} run to resume; use mode "restart"`,
       {
         status: 409,
         details: { cid },

@@ -2,6 +2,8 @@
  * The sanitize-html policy of a migrated note (DESIGN.md §9, #3): what may reach CDP and why.
  * It knows nothing of CRM mentions or length limits; `normalize-note-html.ts` adds those.
  */
+import { createHash } from 'node:crypto';
+
 import type sanitizeHtml from 'sanitize-html';
 
 /** The only elements a note may keep: the formatting people write, nothing that loads or runs. */
@@ -118,3 +120,15 @@ export const SANITIZE_POLICY: Readonly<sanitizeHtml.IOptions> = Object.freeze({
   transformTags: { a: transformAnchor },
   exclusiveFilter: unwrapHreflessAnchor,
 });
+
+/**
+ * SHA-256 of the policy as it runs: the options above (functions by their source text, so a
+ * changed filter changes the digest) and the length limit. Stamped on every run (DESIGN.md §11.9),
+ * so two runs of one tenant can be told apart after a policy change.
+ */
+export function sanitizerPolicyDigest(maxNoteLength: number): string {
+  const text = JSON.stringify({ policy: SANITIZE_POLICY, maxNoteLength }, (_key, value: unknown) =>
+    typeof value === 'function' ? value.toString() : value,
+  );
+  return createHash('sha256').update(text, 'utf8').digest('hex');
+}

@@ -2,8 +2,6 @@
  * Workers killed, paused and resumed mid-run (issue #6 acceptance): real worker processes (the
  * built binary), the fake CRM over HTTP, an in-process S3 and the MongoDB test server.
  */
-import { randomUUID } from 'node:crypto';
-
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { seedCdp } from '../../src/crm/fake/cdp-seed.js';
@@ -15,7 +13,9 @@ import { MIGRATION_FLAG } from '../../src/domain.js';
 import { createAgenda } from '../../src/jobs/agenda-factory.js';
 import { createAgendaJobQueue } from '../../src/jobs/agenda-job-queue.js';
 import { createSilentLogger } from '../../src/logger.js';
+import { createTriggerDeps } from '../../src/migration/run-deps.js';
 import { triggerMigration } from '../../src/migration/trigger-migration.js';
+import { makeConfigStamp } from '../fixtures/builders.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/cli-process.js';
 import { startTestS3, type TestS3 } from '../helpers/embedded-s3.js';
 import { startTrackedFakeCrm } from '../helpers/fake-crm.js';
@@ -74,18 +74,16 @@ async function trigger(cid: string, companySsoId: string) {
   });
   try {
     return await triggerMigration(
-      {
-        flags: t.repos.featureFlags,
-        runs: t.repos.runs,
-        locks: t.repos.locks,
+      createTriggerDeps({
+        repos: t.repos,
         extractor: { probeOrganization: () => Promise.resolve({ total: 0 }) },
         jobs: createAgendaJobQueue(agenda, t.db),
+        pageSize: PAGE_SIZE,
+        configStamp: makeConfigStamp({ page_size: PAGE_SIZE }),
         logger,
         now: () => new Date(),
-        newRunId: randomUUID,
-        config: { pageSize: PAGE_SIZE, triggerGraceMs: 30_000, queuedLockTtlMs: 3_600_000 },
-      },
-      { cid, companySsoId, mode: 'restart' },
+      }),
+      { cid, companySsoId, kind: 'migrate', mode: 'restart', triggeredBy: 'test' },
     );
   } finally {
     await agenda.stop(false);

@@ -19,11 +19,9 @@ import {
 import { type HttpServerHandle, startHttpServer } from '../../src/http/start-http-server.js';
 import { createSilentLogger, type Logger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
-import type {
-  MigrationJobData,
-  MigrationJobQueue,
-  TriggerDeps,
-} from '../../src/migration/trigger-migration.js';
+import { createCancelDeps, createTriggerDeps, type TriggerDepsInput } from '../../src/migration/run-deps.js';
+import type { MigrationJobData, MigrationJobQueue } from '../../src/migration/trigger-migration.js';
+import { makeConfigStamp } from '../fixtures/builders.js';
 import { trackResource } from './leak-check.js';
 import type { TestDb } from './test-db.js';
 
@@ -53,7 +51,7 @@ export function createRecordingQueue(): MigrationJobQueue & {
 export interface ApiOptions {
   extractor?: Pick<CrmNotesExtractor, 'probeOrganization'>;
   jobs?: MigrationJobQueue;
-  triggerConfig?: Partial<TriggerDeps['config']>;
+  triggerConfig?: Pick<TriggerDepsInput, 'triggerGraceMs' | 'queuedLockTtlMs'>;
   feedKind?: StatusFeedKind;
   pollMs?: number;
   config?: Partial<HttpAppConfig>;
@@ -92,17 +90,19 @@ export function buildApiDeps(
     observer: metrics.statusFeedObserver,
   });
   const jobs = options.jobs ?? createRecordingQueue();
+  const now = () => new Date();
   let deps: HttpAppDeps = {
-    trigger: {
-      flags: repos.featureFlags,
-      runs: repos.runs,
-      locks: repos.locks,
+    trigger: createTriggerDeps({
+      repos,
       extractor: options.extractor ?? { probeOrganization: () => Promise.resolve({ total: 3 }) },
       jobs,
-      newRunId: randomUUID,
-      config: { pageSize: 3, triggerGraceMs: 30_000, queuedLockTtlMs: 3_600_000, ...options.triggerConfig },
-    },
-    cancel: { runs: repos.runs, locks: repos.locks },
+      pageSize: 3,
+      configStamp: makeConfigStamp({ page_size: 3 }),
+      logger,
+      now,
+      ...options.triggerConfig,
+    }),
+    cancel: createCancelDeps({ repos, now }),
     runs: repos.runs,
     failures: repos.failures,
     readPath: { contactNotes: repos.contactNotes, contacts: repos.contacts, users: repos.users },
@@ -118,7 +118,7 @@ export function buildApiDeps(
       ...options.config,
     },
     agenda: options.agenda,
-    now: () => new Date(),
+    now,
   };
   if (options.override) deps = options.override(deps);
   return { deps, metrics, feed, jobs };

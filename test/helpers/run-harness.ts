@@ -1,93 +1,107 @@
 /**
  * Builds the run machinery (trigger + executeRun) on a real test database with a CRM in
- * memory and no attachments, so run-lifecycle tests drive runs directly, without Agenda.
+ * memory and no attachments, so run-lifecycle tests drive runs directly, without Agenda. Wired
+ * by the same factories as the service (`migration/run-deps.ts`), on default settings.
  */
 import { randomUUID } from 'node:crypto';
 
+import { parseConfig } from '../../src/config.js';
 import type { CrmNotesExtractor } from '../../src/crm/crm-notes-extractor.js';
 import type { Repositories } from '../../src/db/repositories.js';
 import { MIGRATION_FLAG } from '../../src/domain.js';
 import { createSilentLogger, type Logger } from '../../src/logger.js';
-import { executeRun, type ExecuteRunDeps, type ExecuteRunOptions } from '../../src/migration/execute-run.js';
-import type { NormalizeHtml } from '../../src/migration/pipeline-ports.js';
+import { executeRun, type ExecuteRunOptions } from '../../src/migration/execute-run.js';
+import type { AttachmentRehoster, NormalizeHtml } from '../../src/migration/pipeline-ports.js';
+import {
+  createExecuteRunDeps,
+  createTriggerDeps,
+  type RunSettings,
+  runSettingsOf,
+} from '../../src/migration/run-deps.js';
 import {
   type MigrationJobData,
   triggerMigration,
   type TriggerRequest,
 } from '../../src/migration/trigger-migration.js';
-import { normalizeNoteHtml } from '../../src/normalize/normalize-note-html.js';
-import { createContactResolver } from '../../src/resolve/contact-resolver.js';
-import { createOwnerResolver } from '../../src/resolve/owner-resolver.js';
+import { makeConfigStamp } from '../fixtures/builders.js';
 
 export interface HarnessOptions {
   repos: Repositories;
   extractor: CrmNotesExtractor;
   /** Defaults to the real normalizer. */
   normalizeHtml?: NormalizeHtml;
+  /** Defaults to none: notes keep no attachments. */
+  attachments?: AttachmentRehoster;
   owner?: string;
   logger?: Logger;
   leaseMs?: number;
   heartbeatMs?: number;
   pageSize?: number;
   maxFailureRate?: number;
+  /** Any other setting (defaults: the service's own). */
+  settings?: Partial<RunSettings>;
   now?: () => Date;
 }
+
+export const NO_ATTACHMENTS: AttachmentRehoster = {
+  process: () => Promise.resolve({ attachments: [], problems: [] }),
+};
 
 export function createRunHarness(options: HarnessOptions) {
   const enqueued: (MigrationJobData & { jobId: string })[] = [];
   const logger = options.logger ?? createSilentLogger();
   const now = options.now ?? (() => new Date());
-  const deps = (owner: string): ExecuteRunDeps => ({
-    runs: options.repos.runs,
-    locks: options.repos.locks,
-    contactNotes: options.repos.contactNotes,
-    failures: options.repos.failures,
+  const settings: RunSettings = {
+    ...runSettingsOf(parseConfig({})),
+    leaseMs: options.leaseMs ?? 30_000,
+    heartbeatMs: options.heartbeatMs ?? 10_000,
+    ...(options.pageSize === undefined ? {} : { pageSize: options.pageSize }),
+    ...(options.maxFailureRate === undefined ? {} : { maxFailureRate: options.maxFailureRate }),
+    ...options.settings,
+  };
+  const configStamp = makeConfigStamp({ page_size: settings.pageSize });
+  const deps = (owner: string) =>
+    createExecuteRunDeps({
+      repos: options.repos,
+      extractor: options.extractor,
+      attachments: options.attachments ?? NO_ATTACHMENTS,
+      settings,
+      configStamp,
+      logger,
+      now,
+      owner,
+      ...(options.normalizeHtml ? { normalizeHtml: options.normalizeHtml } : {}),
+    });
+  const triggerDeps = createTriggerDeps({
+    repos: options.repos,
     extractor: options.extractor,
-    pipeline: {
-      contacts: createContactResolver({ contacts: options.repos.contacts }),
-      owners: createOwnerResolver({ users: options.repos.users }),
-      normalizeHtml: options.normalizeHtml ?? normalizeNoteHtml,
-      attachments: { process: () => Promise.resolve({ attachments: [], problems: [] }) },
-      attachmentNoteConcurrency: 4,
+    jobs: {
+      enqueue: (data) => {
+        const jobId = randomUUID();
+        enqueued.push({ ...data, jobId });
+        return Promise.resolve(jobId);
+      },
+      exists: (jobId) => Promise.resolve(enqueued.some((j) => j.jobId === jobId)),
     },
-    config: {
-      noteTypeAllowlist: [1, 6],
-      maxFailureRate: options.maxFailureRate ?? 0.01,
-      matchPctThreshold: 0.99,
-      leaseMs: options.leaseMs ?? 30_000,
-      heartbeatMs: options.heartbeatMs ?? 10_000,
-    },
+    pageSize: settings.pageSize,
+    configStamp,
     logger,
     now,
-    owner,
   });
   return {
     enqueued,
+    settings,
     async enableFlag(cid: string) {
       await options.repos.featureFlags.setFlag(cid, MIGRATION_FLAG, true, now());
     },
     trigger(req: Partial<TriggerRequest> & { cid: string }) {
-      return triggerMigration(
-        {
-          flags: options.repos.featureFlags,
-          runs: options.repos.runs,
-          locks: options.repos.locks,
-          extractor: options.extractor,
-          jobs: {
-            enqueue: (data) => {
-              const jobId = randomUUID();
-              enqueued.push({ ...data, jobId });
-              return Promise.resolve(jobId);
-            },
-            exists: (jobId) => Promise.resolve(enqueued.some((j) => j.jobId === jobId)),
-          },
-          logger,
-          now,
-          newRunId: randomUUID,
-          config: { pageSize: options.pageSize ?? 500, triggerGraceMs: 30_000, queuedLockTtlMs: 3_600_000 },
-        },
-        { companySsoId: `co-${req.cid}`, mode: 'restart', ...req },
-      );
+      return triggerMigration(triggerDeps, {
+        companySsoId: `co-${req.cid}`,
+        kind: 'migrate',
+        mode: 'restart',
+        triggeredBy: 'test',
+        ...req,
+      });
     },
     execute(runId: string, owner = options.owner ?? 'worker-a', opts: ExecuteRunOptions = {}) {
       return executeRun(deps(owner), runId, opts);

@@ -1,7 +1,18 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
 import { describe, expect, it } from 'vitest';
 
-import { DEV_API_PASSWORD, parseConfig } from '../../src/config.js';
+import { configTableOf } from '../../scripts/config-docs.js';
+import {
+  CONFIG_VARIABLES,
+  configReference,
+  configReferenceTable,
+  DEV_API_PASSWORD,
+  parseConfig,
+} from '../../src/config.js';
 import { AppError } from '../../src/errors.js';
+import { packageRoot } from '../../src/service-version.js';
 
 function problemsOf(env: Record<string, string | undefined>): string[] {
   try {
@@ -177,5 +188,31 @@ describe('parseConfig', () => {
       expect(problems, bad).toHaveLength(1);
       expect(problems[0]).toMatch(/^ALLOWED_ORIGINS: expected origins like https:\/\/ops\.example\.com/);
     }
+  });
+});
+
+describe('configuration reference (#12: each variable written once)', () => {
+  it('documents every variable the schema reads, with its default and range, in docs/operations.md', () => {
+    const operations = readFileSync(path.join(packageRoot(), 'docs', 'operations.md'), 'utf8');
+    // Regenerate with `npm run docs:config` when this fails.
+    expect(configTableOf(operations)).toBe(configReferenceTable());
+    const documented = configReference().map((v) => v.name);
+    expect(documented).toEqual(CONFIG_VARIABLES);
+    expect(configReference().find((v) => v.name === 'CRM_PAGE_SIZE')).toEqual({
+      name: 'CRM_PAGE_SIZE',
+      default: '`500`',
+      doc: 'notes per CRM page; fixed per run (stored on the run) (1–1000)',
+    });
+  });
+
+  it('states the default it applies: the documented default is what parseConfig({}) gives', () => {
+    const config = parseConfig({});
+    const shown = new Map(configReference().map((v) => [v.name, v.default]));
+    expect(shown.get('CRM_NOTES_EXTRACT_TIMEOUT')).toBe('`10s`');
+    expect(config.crm.timeoutMs).toBe(10_000);
+    expect(shown.get('HTTP_HOST')).toBe(`\`${config.http.host}\``);
+    expect(shown.get('S3_BUCKET')).toBe(`\`${config.s3.bucket}\``);
+    expect(shown.get('NOTE_TYPE_ALLOWLIST')).toBe(`\`${config.migration.noteTypeAllowlist.join(',')}\``);
+    expect(shown.get('LEASE_MS')).toBe(`\`${config.worker.leaseMs}\``);
   });
 });

@@ -2,7 +2,7 @@ import type { Context } from 'koa';
 import { describe, expect, it } from 'vitest';
 
 import { createMetrics } from '../../src/metrics.js';
-import type { PageOutcome } from '../../src/migration/page-pipeline.js';
+import type { PageOutcome } from '../../src/migration/run-step.js';
 import { makeRun } from '../fixtures/builders.js';
 
 async function value(m: ReturnType<typeof createMetrics>, name: string, labels: Record<string, string> = {}) {

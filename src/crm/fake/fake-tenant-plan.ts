@@ -3,7 +3,12 @@
  * (DESIGN.md §4–§5), computed by walking every note's traits once in O(1) memory. The demo and CI
  * compare the final run report against it.
  */
-import type { NoteFailureCode, NoteWarningCode } from '../../domain.js';
+import {
+  NOTE_FAILURE_CODES,
+  NOTE_WARNING_CODES,
+  type NoteFailureCode,
+  type NoteWarningCode,
+} from '../../domain.js';
 import {
   ATTACHMENT_KINDS,
   ATTACHMENT_OUTCOMES,
@@ -67,21 +72,9 @@ const zeros = <K extends string>(keys: readonly K[]) =>
   Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 
 export function computeFakeTenantPlan(tenant: FakeTenant): FakeTenantPlan {
-  const failures = zeros<PlannedFailureCode>([
-    'CRM_PAYLOAD_INVALID',
-    'CONTACT_NOT_MAPPED',
-    'NOTE_TOO_LONG',
-    'NOTE_EMPTY_AFTER_SANITIZE',
-  ]);
-  const warnings = zeros<NoteWarningCode>([
-    'OWNER_NOT_MAPPED',
-    'ATTACHMENT_SSRF_BLOCKED',
-    'ATTACHMENT_DOWNLOAD_FAILED',
-    'ATTACHMENT_TOO_LARGE',
-    'ATTACHMENT_TYPE_MISMATCH',
-    'ATTACHMENT_UPLOAD_FAILED',
-    'CRM_CHECKIN_DROPPED',
-  ]);
+  // Every code of domain.ts, so a new one shows up in the plan (at 0) without an edit here.
+  const failures = zeros(NOTE_FAILURE_CODES.filter((c): c is PlannedFailureCode => c !== 'WRITE_FAILED'));
+  const warnings = zeros<NoteWarningCode>(NOTE_WARNING_CODES);
   const owners = zeros(OWNER_KINDS);
   const byOutcome = zeros(ATTACHMENT_OUTCOMES);
   const byDeclaredKind = zeros(ATTACHMENT_KINDS);

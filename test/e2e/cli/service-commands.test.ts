@@ -84,7 +84,12 @@ describe('operating a running service from the CLI', () => {
     expect(lines.some((l) => l.startsWith(`CID ${tenant.cid} `))).toBe(true);
 
     const status = await runCli(['status', '--cid', tenant.cid], { env: cliEnv() });
-    expect(JSON.parse(status.stdout)).toMatchObject({ status: 'completed_success', run_id: body.run_id });
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      status: 'completed_success',
+      run_id: body.run_id,
+      kind: 'migrate',
+      triggered_by: 'ops (cli)',
+    });
 
     const again = await runCli(['trigger', '--cid', tenant.cid, '--company', tenant.companySsoId], {
       env: cliEnv(),
@@ -121,6 +126,11 @@ describe('operating a running service from the CLI', () => {
     expect(badCid.stderr).toContain('--cid must be a positive integer');
     const badReason = await runCli(['failures', '--cid', '1', '--reason', 'NOPE'], { env: cliEnv() });
     expect(badReason.code).toBe(2);
+    const badKind = await runCli(['trigger', '--cid', '1', '--company', 'co', '--kind', 'teleport'], {
+      env: cliEnv(),
+    });
+    expect(badKind).toMatchObject({ code: 2 });
+    expect(badKind.stderr).toContain('--kind must be one of migrate, got "teleport"');
     const unreachable = await runCli(['status', '--cid', '1'], {
       env: { NOTES_MIGRATOR_URL: 'http://127.0.0.1:9' },
     });
@@ -177,6 +187,11 @@ describe('notes-migrator demo', () => {
     await t.client.db(demoDb).dropDatabase();
     expect(demo.stdout).toContain('Migration of CID 5301 → completed_success');
     expect(demo.stdout).toContain('Planted by the fake CRM vs observed: all match');
+    // The audit stamp (#12): who triggered it (over HTTP, from the CLI's client) and what shaped it.
+    expect(demo.stdout).toContain('kind migrate · mode restart · triggered by ops (cli)');
+    expect(demo.stdout).toMatch(
+      /config: service \d+\.\d+\.\d+ · sanitizer policy [0-9a-f]{12}… · page size 500/,
+    );
     expect(demo.code).toBe(0);
   });
 });

@@ -3,25 +3,16 @@ import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 
 import { EMPTY_COUNTERS } from '../../../src/db/runs-repository.js';
+import { makeConfigStamp, makeNewRun } from '../../fixtures/builders.js';
 import { useTestDb } from '../../helpers/test-db.js';
 
 const t = useTestDb(import.meta.url);
 const at = (s: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, s));
+const stamp = makeConfigStamp();
 
 async function newRun(cid: string) {
   const runId = randomUUID();
-  await t.repos.runs.create(
-    {
-      runId,
-      cid,
-      companySsoId: `co-${cid}`,
-      mode: 'restart',
-      resumedFromRunId: null,
-      checkpointPage: 0,
-      pageSize: 500,
-    },
-    at(0),
-  );
+  await t.repos.runs.create(makeNewRun({ runId, cid }), at(0));
   return runId;
 }
 
@@ -103,18 +94,24 @@ describe('CID lock document', () => {
 describe('run document fencing', () => {
   it('accepts progress only from the current lease epoch', async () => {
     const runId = await newRun('fence-cid');
-    expect(await t.repos.runs.stampLease(runId, 1, 'worker-a', at(1))).toMatchObject({
+    expect(await t.repos.runs.stampLease(runId, 1, 'worker-a', stamp, at(1))).toMatchObject({
       lease_epoch: 1,
       owner: 'worker-a',
     });
-    expect(await t.repos.runs.stampLease(runId, 2, 'worker-b', at(2))).toMatchObject({ lease_epoch: 2 });
+    expect(await t.repos.runs.stampLease(runId, 2, 'worker-b', stamp, at(2))).toMatchObject({
+      lease_epoch: 2,
+    });
     // A stale stamp never moves the epoch back.
-    expect(await t.repos.runs.stampLease(runId, 1, 'worker-a', at(3))).toBeNull();
+    expect(await t.repos.runs.stampLease(runId, 1, 'worker-a', stamp, at(3))).toBeNull();
 
     const counters = { ...EMPTY_COUNTERS, notes_processed: 10, notes_migrated: 10 };
-    expect(await t.repos.runs.recordPage(runId, 1, 1, 5, counters, at(4))).toBe(false);
+    expect(await t.repos.runs.recordPage(runId, 1, { page: 1, total_pages: 5 }, counters, {}, at(4))).toBe(
+      false,
+    );
     expect(await t.repos.runs.finish(runId, 1, { status: 'completed_success' }, at(4))).toBe(false);
-    expect(await t.repos.runs.recordPage(runId, 2, 1, 5, counters, at(4))).toBe(true);
+    expect(await t.repos.runs.recordPage(runId, 2, { page: 1, total_pages: 5 }, counters, {}, at(4))).toBe(
+      true,
+    );
     const run = await t.repos.runs.get(runId);
     expect(run).toMatchObject({
       status: 'in_progress',
@@ -126,7 +123,7 @@ describe('run document fencing', () => {
 
   it('writes progress as absolute values, so repeating a page write changes nothing', async () => {
     const runId = await newRun('repeat-cid');
-    await t.repos.runs.stampLease(runId, 1, 'w', at(1));
+    await t.repos.runs.stampLease(runId, 1, 'w', stamp, at(1));
     const counters = {
       ...EMPTY_COUNTERS,
       notes_processed: 7,
@@ -134,8 +131,8 @@ describe('run document fencing', () => {
       notes_failed: 1,
       failure_rate: 1 / 7,
     };
-    await t.repos.runs.recordPage(runId, 1, 1, 2, counters, at(2));
-    await t.repos.runs.recordPage(runId, 1, 1, 2, counters, at(2));
+    await t.repos.runs.recordPage(runId, 1, { page: 1, total_pages: 2 }, counters, {}, at(2));
+    await t.repos.runs.recordPage(runId, 1, { page: 1, total_pages: 2 }, counters, {}, at(2));
     expect(await t.repos.runs.get(runId)).toMatchObject({
       notes_processed: 7,
       notes_migrated: 6,
@@ -145,7 +142,7 @@ describe('run document fencing', () => {
 
   it('freezes a run at its terminal status', async () => {
     const runId = await newRun('final-cid');
-    await t.repos.runs.stampLease(runId, 1, 'w', at(1));
+    await t.repos.runs.stampLease(runId, 1, 'w', stamp, at(1));
     expect(
       await t.repos.runs.finish(
         runId,
@@ -154,8 +151,10 @@ describe('run document fencing', () => {
         at(2),
       ),
     ).toBe(true);
-    expect(await t.repos.runs.recordPage(runId, 1, 2, 2, EMPTY_COUNTERS, at(3))).toBe(false);
-    expect(await t.repos.runs.stampLease(runId, 2, 'w2', at(3))).toBeNull();
+    expect(
+      await t.repos.runs.recordPage(runId, 1, { page: 2, total_pages: 2 }, EMPTY_COUNTERS, {}, at(3)),
+    ).toBe(false);
+    expect(await t.repos.runs.stampLease(runId, 2, 'w2', stamp, at(3))).toBeNull();
     expect(await t.repos.runs.get(runId)).toMatchObject({
       status: 'halted',
       finished_at: at(2),
@@ -167,19 +166,8 @@ describe('run document fencing', () => {
     const cid = 'history-cid';
     const first = randomUUID();
     const second = randomUUID();
-    await t.repos.runs.create(
-      {
-        runId: first,
-        cid,
-        companySsoId: 'co',
-        mode: 'restart',
-        resumedFromRunId: null,
-        checkpointPage: 0,
-        pageSize: 500,
-      },
-      at(1),
-    );
-    await t.repos.runs.stampLease(first, 1, 'w', at(1));
+    await t.repos.runs.create(makeNewRun({ runId: first, cid, companySsoId: 'co' }), at(1));
+    await t.repos.runs.stampLease(first, 1, 'w', stamp, at(1));
     await t.repos.runs.finish(
       first,
       1,
@@ -187,20 +175,19 @@ describe('run document fencing', () => {
       at(2),
     );
     await t.repos.runs.create(
-      {
+      makeNewRun({
         runId: second,
         cid,
         companySsoId: 'co',
         mode: 'resume',
         resumedFromRunId: first,
         checkpointPage: 3,
-        pageSize: 500,
-      },
+      }),
       at(3),
     );
     expect((await t.repos.runs.latestForCid(cid))?._id).toBe(second);
     expect((await t.repos.runs.listForCid(cid, 10)).map((r) => r._id)).toEqual([second, first]);
-    expect((await t.repos.runs.latestResumableForCid(cid))?._id).toBe(first);
+    expect((await t.repos.runs.latestResumableForCid(cid, 'migrate'))?._id).toBe(first);
     expect(await t.repos.runs.latestForCid('unknown-cid')).toBeNull();
   });
 

@@ -63,7 +63,7 @@ describe('contacts, users and feature flags', () => {
 });
 
 describe('failure log', () => {
-  const base = { cid: '500', companySsoId: 'co', runId: 'run-1' } as const;
+  const base = { cid: '500', companySsoId: 'co', runId: 'run-1', kind: 'migrate' } as const;
 
   it('records each (run, note, reason) once, however often a page is replayed', async () => {
     const failures = [
@@ -92,6 +92,7 @@ describe('failure log', () => {
       cid: '600',
       companySsoId: 'co',
       runId: 'run-p',
+      kind: 'migrate' as const,
       legacyCrmNoteId: String(i),
       reasonCode: 'NOTE_TOO_LONG' as const,
       details: { length: 10_001 + i },

@@ -70,6 +70,7 @@ describe('failure queries', () => {
       cid: '100',
       company_sso_id: 'co-100',
       run_id: 'r2',
+      kind: 'migrate',
       legacy_crm_note_id: 'r2-0',
       reason_code: 'WRITE_FAILED',
       severity: 'failure',
@@ -110,10 +111,10 @@ describe('failure queries', () => {
     expect(res.headers['content-type']).toBe('text/csv; charset=utf-8');
     const [header, first] = res.text.split('\n');
     expect(header).toBe(
-      'id,cid,company_sso_id,run_id,legacy_crm_note_id,reason_code,severity,created_at,details',
+      'id,cid,company_sso_id,run_id,kind,legacy_crm_note_id,reason_code,severity,created_at,details',
     );
     expect(first).toMatch(
-      /^[0-9a-f]{24},100,co-100,r2,r2-0,WRITE_FAILED,failure,2026-01-02T03:04:05.000Z,"\{/,
+      /^[0-9a-f]{24},100,co-100,r2,migrate,r2-0,WRITE_FAILED,failure,2026-01-02T03:04:05.000Z,"\{/,
     );
     // The embedded newline stays inside one quoted cell.
     expect(res.text).toContain(

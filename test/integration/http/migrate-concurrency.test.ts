@@ -4,6 +4,7 @@ import { MIGRATION_FLAG } from '../../../src/domain.js';
 import { createAgenda } from '../../../src/jobs/agenda-factory.js';
 import { createAgendaJobQueue } from '../../../src/jobs/agenda-job-queue.js';
 import { createSilentLogger } from '../../../src/logger.js';
+import { makeNewRun } from '../../fixtures/builders.js';
 import { call, startApi } from '../../helpers/api-server.js';
 import { trackResource } from '../../helpers/leak-check.js';
 import { useTestDb } from '../../helpers/test-db.js';
@@ -107,15 +108,7 @@ describe('trigger under concurrency', () => {
       crashedAt,
     );
     await t.repos.runs.create(
-      {
-        runId: 'half-run',
-        cid,
-        companySsoId: 'co-31339',
-        mode: 'restart',
-        resumedFromRunId: null,
-        checkpointPage: 0,
-        pageSize: 3,
-      },
+      makeNewRun({ runId: 'half-run', cid, companySsoId: 'co-31339', pageSize: 3 }),
       crashedAt,
     );
 

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-
 import { ObjectId } from 'mongodb';
 import { afterEach, describe, expect, inject, it } from 'vitest';
 
@@ -7,8 +5,9 @@ import { createAgenda } from '../../../src/jobs/agenda-factory.js';
 import { createAgendaJobQueue } from '../../../src/jobs/agenda-job-queue.js';
 import { type MigrationWorker, startMigrationWorker } from '../../../src/jobs/migration-worker.js';
 import { createSilentLogger } from '../../../src/logger.js';
+import { createTriggerDeps } from '../../../src/migration/run-deps.js';
 import { triggerMigration } from '../../../src/migration/trigger-migration.js';
-import { makeCrmNote } from '../../fixtures/builders.js';
+import { makeConfigStamp, makeCrmNote } from '../../fixtures/builders.js';
 import { trackResource } from '../../helpers/leak-check.js';
 import { createMemoryCrm } from '../../helpers/memory-crm.js';
 import { createRunHarness } from '../../helpers/run-harness.js';
@@ -72,18 +71,16 @@ async function setup(changeStreams: 'auto' | 'off', processEveryMs: number) {
   trackResource(`worker ${cid}`, () => !stopped, stop);
   const trigger = () =>
     triggerMigration(
-      {
-        flags: t.repos.featureFlags,
-        runs: t.repos.runs,
-        locks: t.repos.locks,
+      createTriggerDeps({
+        repos: t.repos,
         extractor: crm,
         jobs: createAgendaJobQueue(apiAgenda, t.db),
+        pageSize: 3,
+        configStamp: makeConfigStamp({ page_size: 3 }),
         logger,
         now: () => new Date(),
-        newRunId: randomUUID,
-        config: { pageSize: 3, triggerGraceMs: 30_000, queuedLockTtlMs: 3_600_000 },
-      },
-      { cid, companySsoId, mode: 'restart' },
+      }),
+      { cid, companySsoId, kind: 'migrate', mode: 'restart', triggeredBy: 'test' },
     );
   return { cid, companySsoId, worker, trigger, stop };
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { isFinalStatus, toRunHistoryEntry, toStatusView } from '../../../src/http/status-view.js';
-import { makeRun } from '../../fixtures/builders.js';
+import { makeConfigStamp, makeRun } from '../../fixtures/builders.js';
 
 describe('status view', () => {
   it('shows a CID without runs as not_started and nothing else', () => {
@@ -39,7 +39,22 @@ describe('status view', () => {
       finished_at: '2026-01-01T00:00:09.000Z',
       halt_reason: 'failure_rate 0.0150 > MAX_FAILURE_RATE 0.01 after page 1',
       error: null,
+      kind: 'migrate',
+      triggered_by: null,
+      config: null,
     });
+  });
+
+  it('shows the kind and the audit stamp; a run stored before kinds existed is a migrate run (#12)', () => {
+    const stamp = makeConfigStamp({ attachment_hosts: ['files.crm.example'] });
+    expect(toStatusView(makeRun({ triggered_by: 'ops (cli)', config: stamp }))).toMatchObject({
+      kind: 'migrate',
+      triggered_by: 'ops (cli)',
+      config: stamp,
+    });
+    const legacy = makeRun();
+    delete legacy.kind;
+    expect(toStatusView(legacy)).toMatchObject({ kind: 'migrate', triggered_by: null, config: null });
   });
 
   it('adds the run’s identity, checkpoint and closure summary to a history entry', () => {

@@ -1,14 +1,16 @@
 import { describe, expect, it } from 'vitest';
 
-import type { CrmNoteResult } from '../../../src/crm/crm-note.js';
-import type { NewMigratedNote, NotesBatchResult } from '../../../src/db/contact-notes-repository.js';
-import type { NewFailure } from '../../../src/db/failures-repository.js';
-import { createSilentLogger } from '../../../src/logger.js';
-import { type PageDeps, processPage } from '../../../src/migration/page-pipeline.js';
-import type { AttachmentInput, NormalizeHtml } from '../../../src/migration/pipeline-ports.js';
-import { createContactResolver } from '../../../src/resolve/contact-resolver.js';
-import { createOwnerResolver } from '../../../src/resolve/owner-resolver.js';
-import { makeCrmNote, ok } from '../../fixtures/builders.js';
+import type { CrmNoteResult } from '../../../../src/crm/crm-note.js';
+import type { NewMigratedNote, NotesBatchResult } from '../../../../src/db/contact-notes-repository.js';
+import type { NewFailure } from '../../../../src/db/failures-repository.js';
+import { createSilentLogger } from '../../../../src/logger.js';
+import { migrateKind } from '../../../../src/migration/kinds/migrate.js';
+import { fingerprintOf } from '../../../../src/migration/note-fingerprint.js';
+import type { AttachmentInput, NormalizeHtml } from '../../../../src/migration/pipeline-ports.js';
+import type { PageOutcome, RunKindDeps } from '../../../../src/migration/run-step.js';
+import { createContactResolver } from '../../../../src/resolve/contact-resolver.js';
+import { createOwnerResolver } from '../../../../src/resolve/owner-resolver.js';
+import { makeCrmNote, makeRun, ok } from '../../../fixtures/builders.js';
 
 /** A stand-in normalizer: the real one has its own tests; here only its contract matters. */
 const normalize: NormalizeHtml = (html) => {
@@ -22,15 +24,54 @@ const normalize: NormalizeHtml = (html) => {
   };
 };
 
+interface PageCtx {
+  page: number;
+  /** The company already had migrated notes when the run was claimed (page mode `skip_existing`). */
+  skipExisting: boolean;
+  /** The first page after a takeover (page mode `replay`). */
+  replay: boolean;
+}
+
+/** One page through the migrate kind's step, as the page loop drives it: begin → prepare → commit. */
+async function processPage(
+  deps: RunKindDeps,
+  ctx: PageCtx,
+  items: readonly CrmNoteResult[],
+): Promise<PageOutcome> {
+  const signal = new AbortController().signal;
+  const step = await migrateKind.begin(
+    {
+      ...deps,
+      contactNotes: { ...deps.contactNotes, hasLegacyNotes: () => Promise.resolve(ctx.skipExisting) },
+    },
+    { run: RUN, log: deps.logger, signal },
+  );
+  const plan = await step.prepare(
+    { position: { page: ctx.page, cursor: null }, items, total: items.length, totalPages: 1, next: null },
+    { replay: ctx.replay },
+    signal,
+  );
+  return step.commit(plan);
+}
+
+const RUN = makeRun({ _id: 'run-1', cid: '100', company_sso_id: 'company-1' });
+const unused = () => Promise.reject(new Error('not used by a page step'));
+
 function harness(
-  options: { contacts?: Record<string, string>; failAttachmentNamed?: string; refuseWriteOf?: string } = {},
+  options: {
+    contacts?: Record<string, string>;
+    failAttachmentNamed?: string;
+    refuseWriteOf?: string;
+    /** What `countInsertedByRun` answers (notes this run wrote before a crash). */
+    ownInserts?: number;
+  } = {},
 ) {
   const written: NewMigratedNote[] = [];
   const failures: NewFailure[] = [];
   const existing = new Set<string>();
   const calls = { existingLookups: 0, normalized: 0, attachmentNotes: 0 };
   const contacts = options.contacts ?? { '42': 'contact-42', '43': 'contact-43' };
-  const deps: PageDeps = {
+  const deps: RunKindDeps = {
     contacts: createContactResolver({
       contacts: {
         findContactIdsByCrmPersonIds: (_co, ids) =>
@@ -109,12 +150,17 @@ function harness(
         }
         return Promise.resolve(out);
       },
-      countInsertedSince: () => Promise.resolve(0),
+      countInsertedByRun: () => Promise.resolve(options.ownInserts ?? 0),
       findExistingIds: (_co, ids) => {
         calls.existingLookups++;
         return Promise.resolve(new Set(ids.filter((id) => existing.has(id))));
       },
+      hasLegacyNotes: unused,
+      countLegacyNotes: unused,
+      listForContact: unused,
     },
+    extractor: { listPersonNotes: unused, probeOrganization: unused },
+    config: { noteTypeAllowlist: [1, 6], maxFailureRate: 0.01, matchPctThreshold: 0.99 },
     failures: {
       recordMany: (f) => {
         failures.push(...f);
@@ -125,22 +171,14 @@ function harness(
     now: () => new Date('2026-02-02T00:00:00Z'),
     attachmentNoteConcurrency: 4,
   };
-  const ctx = {
-    cid: '100',
-    companySsoId: 'company-1',
-    runId: 'run-1',
-    page: 1,
-    noteTypeAllowlist: new Set([1, 6]),
-    countOwnInsertsSince: null as Date | null,
-    skipExisting: false,
-  };
+  const ctx: PageCtx = { page: 1, skipExisting: false, replay: false };
   return { deps, ctx, written, failures, existing, calls };
 }
 
 const reasons = (failures: NewFailure[]) =>
   failures.map((f) => `${f.legacyCrmNoteId}:${f.reasonCode}`).sort();
 
-describe('page pipeline', () => {
+describe('migrate kind: one page through its step', () => {
   it('migrates a clean page with CRM timestamps, string ids and a mapped owner', async () => {
     const h = harness();
     const notes = Array.from({ length: 10 }, (_, i) => ok(makeCrmNote({ id: String(i + 1) })));
@@ -325,11 +363,7 @@ describe('page pipeline', () => {
     const h = harness();
     const page = [ok(makeCrmNote({ id: '1' })), ok(makeCrmNote({ id: '2' }))];
     await processPage(h.deps, h.ctx, page);
-    const replay = await processPage(
-      h.deps,
-      { ...h.ctx, skipExisting: true, countOwnInsertsSince: new Date('2026-02-01T00:00:00Z') },
-      page,
-    );
+    const replay = await processPage(h.deps, { ...h.ctx, skipExisting: true, replay: true }, page);
     expect(h.calls.existingLookups).toBe(0);
     expect(replay).toMatchObject({ seen: 2, skipped: 2, unaccountedIds: [] });
   });
@@ -342,5 +376,34 @@ describe('page pipeline', () => {
     ]);
     expect(out).toMatchObject({ seen: 2, migrated: 1, failed: 1 });
     expect(h.failures[0]?.reasonCode).toBe('CRM_PAYLOAD_INVALID');
+  });
+
+  it('writes provenance on every inserted note: the run id and the fingerprint of what it wrote (#12)', async () => {
+    const h = harness();
+    await processPage(h.deps, h.ctx, [
+      ok(makeCrmNote({ id: '1' })),
+      ok(makeCrmNote({ id: '2', creatorId: null, creatorEmail: null, creatorName: 'Gone' })),
+    ]);
+    expect(h.written).toHaveLength(2);
+    for (const n of h.written) {
+      expect(n.legacy_migration_run_id).toBe('run-1');
+      expect(n.legacy_fingerprint).toBe(fingerprintOf(n));
+      expect(n.legacy_fingerprint).toMatch(/^[0-9a-f]{64}$/);
+    }
+    expect(h.written[0]?.legacy_fingerprint).not.toBe(h.written[1]?.legacy_fingerprint);
+  });
+
+  it('on a replayed page, counts notes this run inserted before a crash as migrated, the rest as skipped (#12)', async () => {
+    // Three notes already in CDP: two written by this run before it died, one by an earlier run.
+    const h = harness({ ownInserts: 3 });
+    for (const id of ['1', '2', '3']) h.existing.add(id);
+    const out = await processPage(h.deps, { ...h.ctx, replay: true }, [
+      ok(makeCrmNote({ id: '1' })),
+      ok(makeCrmNote({ id: '2' })),
+      ok(makeCrmNote({ id: '3' })),
+      ok(makeCrmNote({ id: '4' })),
+    ]);
+    // countInsertedByRun sees 3 of its own: the one upserted now (4) and two matched (1, 2).
+    expect(out).toMatchObject({ seen: 4, migrated: 3, skipped: 1, failed: 0, unaccountedIds: [] });
   });
 });

@@ -1,0 +1,132 @@
+/**
+ * Run kind `migrate` (DESIGN.md §1, §4): every in-scope CRM note of the CID inserted into
+ * `contact_notes` once, with provenance; problems to the failure log; halt above
+ * `MAX_FAILURE_RATE`; validation at the end. Notes already in CDP are never modified.
+ */
+import type { CrmNoteResult } from '../../crm/crm-note.js';
+import type { RunDoc } from '../../db/documents.js';
+import { type PageMode, severityOf } from '../../domain.js';
+import { createCrmPageSource } from '../crm-page-source.js';
+import { migratedNoteOf } from '../migrated-note.js';
+import { type PreparedNotes, prepareNotes, type Problem } from '../prepare-notes.js';
+import { countByReason, recordProblems } from '../problem-log.js';
+import { shouldHalt } from '../run-counters.js';
+import type { PageOutcome, PageStep, RunKindDeps, RunKindModule, RunStepContext } from '../run-step.js';
+import { validateRun } from '../validate-run.js';
+
+interface MigratePlan {
+  page: number;
+  mode: PageMode;
+  prepared: PreparedNotes;
+}
+
+export const migrateKind: RunKindModule = {
+  kind: 'migrate',
+  policy: { requiresFlag: true, refusedAfterSuccess: true, completesMigration: true },
+  async begin(deps, ctx) {
+    // A first run into an empty company never pays for the existence check.
+    const companyHasNotes = await deps.contactNotes.hasLegacyNotes(ctx.run.company_sso_id);
+    return createMigrateStep(deps, ctx, companyHasNotes);
+  },
+};
+
+/**
+ * The page mode of a CRM page: a replayed page (takeover) takes the full path so a note this run
+ * wrote just before a crash still gets its warnings recorded; otherwise notes already in CDP are
+ * skipped up front, unless the company had none when the run was claimed.
+ */
+export function pageModeOf(replay: boolean, companyHasNotes: boolean): PageMode {
+  if (replay) return 'replay';
+  return companyHasNotes ? 'skip_existing' : 'fresh';
+}
+
+function createMigrateStep(
+  deps: RunKindDeps,
+  ctx: RunStepContext,
+  companyHasNotes: boolean,
+): PageStep<CrmNoteResult, MigratePlan> {
+  const { run } = ctx;
+  const allowlist = new Set(deps.config.noteTypeAllowlist);
+  return {
+    source: createCrmPageSource(deps.extractor, run.cid, run.page_size),
+    async prepare(page, pageCtx, signal) {
+      const mode = pageModeOf(pageCtx.replay, companyHasNotes);
+      const prepared = await prepareNotes(
+        deps,
+        {
+          companySsoId: run.company_sso_id,
+          page: page.position.page,
+          mode,
+          noteTypeAllowlist: allowlist,
+          signal,
+        },
+        page.items,
+      );
+      return { page: page.position.page, mode, prepared };
+    },
+    commit: (plan) => writeAndTally(deps, run, plan),
+    haltAfter(counters, page) {
+      if (!shouldHalt(counters, deps.config.maxFailureRate)) return null;
+      return {
+        reason: `failure_rate ${counters.failure_rate.toFixed(4)} > MAX_FAILURE_RATE ${deps.config.maxFailureRate} after page ${page}`,
+        logFields: { failure_rate: counters.failure_rate },
+      };
+    },
+    finish: (counters, unaccountedIds) => validateRun(deps, run, counters, unaccountedIds),
+  };
+}
+
+/** The idempotent write, the failure log, and the page's tally: every note in exactly one bucket. */
+async function writeAndTally(deps: RunKindDeps, run: RunDoc, plan: MigratePlan): Promise<PageOutcome> {
+  const { prepared } = plan;
+  const started = performance.now();
+  const batch = await deps.contactNotes.createNotesBatch(
+    prepared.candidates.map((c) => migratedNoteOf(run.company_sso_id, run._id, c)),
+  );
+  const problems: Problem[] = [
+    ...prepared.problems,
+    ...batch.failed.map((f) => ({
+      noteId: f.legacy_crm_note_id,
+      reasonCode: f.reasonCode,
+      details: f.details,
+    })),
+  ];
+  let migrated = batch.migrated;
+  let skipped = batch.skipped + prepared.skippedIds.size;
+  if (plan.mode === 'replay' && batch.skipped > 0) {
+    // Notes this run inserted before a crash count as migrated, not skipped: provenance says
+    // which matched notes are its own (the ones upserted just now carry its id too).
+    const own = await deps.contactNotes.countInsertedByRun(run.company_sso_id, batch.writtenIds, run._id);
+    const earlier = Math.min(Math.max(0, own - batch.migrated), batch.skipped);
+    migrated += earlier;
+    skipped -= earlier;
+  }
+  const write_ms = Math.round(performance.now() - started);
+  await recordProblems(deps, scopeOf(run, plan.page), problems);
+  const failure_log_ms = Math.round(performance.now() - started) - write_ms;
+
+  const written = new Set([...batch.writtenIds, ...prepared.skippedIds]);
+  const failedIds = new Set(problems.filter((p) => isNoteFailure(p)).map((p) => p.noteId));
+  const warned = new Set(
+    problems.filter((p) => !isNoteFailure(p) && written.has(p.noteId)).map((p) => p.noteId),
+  );
+  return {
+    seen: prepared.seen,
+    migrated,
+    skipped,
+    failed: failedIds.size,
+    outOfScope: prepared.outOfScope,
+    withWarnings: warned.size,
+    problemsByReason: countByReason(problems),
+    unaccountedIds: prepared.inScopeIds.filter((id) => !written.has(id) && !failedIds.has(id)),
+    timings: { ...prepared.timings, write_ms, failure_log_ms },
+  };
+}
+
+function isNoteFailure(p: Problem): boolean {
+  return severityOf(p.reasonCode) === 'failure';
+}
+
+function scopeOf(run: RunDoc, page: number) {
+  return { cid: run.cid, companySsoId: run.company_sso_id, runId: run._id, kind: 'migrate' as const, page };
+}

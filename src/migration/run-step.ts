@@ -1,0 +1,125 @@
+/**
+ * The contract between the page loop (`execute-run.ts`) and a run kind (DESIGN.md §11.1): the
+ * loop owns claim, fetch order, the fenced checkpoint, halt/cancel/shutdown and the terminal
+ * write; a kind owns what one page reads and writes. Adding a kind = one module exporting a
+ * `RunKindModule` + one line in `run-kinds.ts` (docs/run-kinds.md).
+ */
+import type { CrmNotesExtractor } from '../crm/crm-notes-extractor.js';
+import type { ContactNotesRepository } from '../db/contact-notes-repository.js';
+import type { RunCounters, RunDoc } from '../db/documents.js';
+import type { FailuresRepository } from '../db/failures-repository.js';
+import type { RunFinish } from '../db/runs-repository.js';
+import type { ReasonCode, RunKind, TerminalRunStatus } from '../domain.js';
+import type { Logger } from '../logger.js';
+import type { ContactResolver } from '../resolve/contact-resolver.js';
+import type { OwnerResolver } from '../resolve/owner-resolver.js';
+import type { AttachmentRehoster, NormalizeHtml } from './pipeline-ports.js';
+import type { PageTally } from './run-counters.js';
+
+/** Where a page starts: its number, and the source's cursor for kinds that page by cursor. */
+export interface PagePosition {
+  page: number;
+  cursor: string | null;
+}
+
+export interface SourcePage<Item> {
+  position: PagePosition;
+  items: readonly Item[];
+  /** Items the source holds in all (becomes `notes_total`); null when it cannot say. */
+  total: number | null;
+  totalPages: number | null;
+  /** Where the next page starts; null after the last page. */
+  next: PagePosition | null;
+}
+
+/**
+ * Where a kind's pages come from (CRM for most kinds). Errors: an `AppError` ends the run
+ * `failed` with a `CRM_EXTRACT_FAILED` record; anything else is handled like any run error.
+ */
+export interface PageSource<Item> {
+  fetch(position: PagePosition, signal: AbortSignal): Promise<SourcePage<Item>>;
+}
+
+/** What committing one page did: the tally the counters move by, and the kind's own run fields. */
+export interface PageOutcome extends PageTally {
+  problemsByReason: Partial<Record<ReasonCode, number>>;
+  /** Where the page's time went, in ms by step (`existing_ms`, `write_ms`, …), logged per page. */
+  timings: Record<string, number>;
+  /** Ids of items that ended in no bucket: always empty unless a step has a bug. */
+  unaccountedIds: string[];
+  /** Written with the checkpoint in the same fenced update (e.g. a forecast so far). */
+  runFields?: Readonly<Record<string, unknown>>;
+}
+
+/** Per page, from the loop: was it possibly half-written by a worker that died (a takeover)? */
+export interface PageContext {
+  replay: boolean;
+}
+
+export interface HaltDecision {
+  reason: string;
+  /** Stored with the `halted` status (e.g. a diagnosis). */
+  runFields?: Readonly<Record<string, unknown>>;
+  /** Logged with `crm_notes_migration_halted`. */
+  logFields?: Readonly<Record<string, unknown>>;
+}
+
+export interface RunEnd extends Omit<RunFinish, 'status'> {
+  status: TerminalRunStatus;
+}
+
+/**
+ * One run's page step. `prepare` only reads (and may write idempotent side data such as
+ * attachment objects under deterministic keys), so a prepared page that is dropped — lease lost,
+ * cancel, halt, shutdown — changes nothing; `commit` writes and is called strictly in page order.
+ */
+export interface PageStep<Item, Plan> {
+  readonly source: PageSource<Item>;
+  prepare(page: SourcePage<Item>, ctx: PageContext, signal: AbortSignal): Promise<Plan>;
+  commit(plan: Plan): Promise<PageOutcome>;
+  /** After each committed page and checkpoint: halt now, or null to go on. */
+  haltAfter(counters: RunCounters, page: number): HaltDecision | null;
+  /** After the last page: the terminal status and what to store with it. */
+  finish(counters: RunCounters, unaccountedIds: readonly string[]): Promise<RunEnd>;
+}
+
+export interface RunStepContext {
+  /** The run as stamped by this claim. */
+  run: RunDoc;
+  log: Logger;
+  /** Aborted when the lease is lost. */
+  signal: AbortSignal;
+}
+
+/** Everything a kind may use; each kind's `begin` reads only what it needs. */
+export interface RunKindDeps {
+  contactNotes: ContactNotesRepository;
+  failures: Pick<FailuresRepository, 'recordMany'>;
+  extractor: CrmNotesExtractor;
+  contacts: ContactResolver;
+  owners: OwnerResolver;
+  normalizeHtml: NormalizeHtml;
+  attachments: AttachmentRehoster;
+  /** How many notes of a page may re-host attachments at once. */
+  attachmentNoteConcurrency: number;
+  config: { noteTypeAllowlist: readonly number[]; maxFailureRate: number; matchPctThreshold: number };
+  logger: Logger;
+  now: () => Date;
+}
+
+/** What the trigger needs to know about a kind before any worker runs it. */
+export interface RunKindPolicy {
+  /** Needs the CID's feature flag (kinds that write notes). */
+  requiresFlag: boolean;
+  /** Refused with 409 `ALREADY_MIGRATED` once the CID's migration completed successfully. */
+  refusedAfterSuccess: boolean;
+  /** Its `completed_success` makes the CID "migrated" (and `ALREADY_MIGRATED` apply). */
+  completesMigration: boolean;
+}
+
+export interface RunKindModule {
+  readonly kind: RunKind;
+  readonly policy: RunKindPolicy;
+  /** Builds the run's page step once the lease is held (e.g. decides the page mode). */
+  begin(deps: RunKindDeps, ctx: RunStepContext): Promise<PageStep<unknown, unknown>>;
+}
