@@ -226,6 +226,43 @@ function hostListVar(doc: string) {
   return documented(schema, { default: '– (blocks all)', doc });
 }
 
+/** `https://ops.example.com,http://127.0.0.1:8080` → normalised origins (`scheme://host[:port]`). */
+function originListVar(doc: string) {
+  const schema = z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (unset(raw)) return [] as string[];
+      const entries = raw
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean);
+      const bad = entries.filter((e) => tryParseOrigin(e) === null);
+      if (bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected origins like https://ops.example.com (scheme, host, optional port; no path) separated by commas (bad: ${bad.join(', ')})`,
+        });
+        return z.NEVER;
+      }
+      return [...new Set(entries.map((e) => tryParseOrigin(e) ?? ''))];
+    });
+  return documented(schema, { default: '–', doc });
+}
+
+/** `https://Ops.Example.com:443/` → `https://ops.example.com`; null for anything but a bare http(s) origin. */
+function tryParseOrigin(entry: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return null;
+  }
+  const bare = url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+  const web = url.protocol === 'http:' || url.protocol === 'https:';
+  return bare && web && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]+\/?$/i.test(entry) ? url.origin : null;
+}
+
 /**
  * Every variable the service reads: its parser, default, range and doc, each written once here.
  * The configuration table of docs/operations.md is generated from it (`npm run docs:config`; a
@@ -255,6 +292,9 @@ const EnvSchema = z.object({
   ),
   READ_API_TOKEN: optionalStringVar(
     'bearer token of the read path `/v1/contacts/:id/notes`; unset closes it',
+  ),
+  ALLOWED_ORIGINS: originListVar(
+    'origins (`scheme://host[:port]`, comma-separated) allowed to send state-changing requests to `/private` besides the service\'s own, e.g. the dashboard behind a TLS proxy `https://ops.example.com`; any other browser `Origin` gets 403 `CSRF_REJECTED` (docs/api.md "Security")',
   ),
   MAX_BODY_BYTES: intVar(16 * 1024, 256, 1024 * 1024, 'largest accepted request body, in bytes'),
 
@@ -432,6 +472,7 @@ function toConfig(env: Env) {
       apiUsername: env.API_USERNAME,
       apiPassword: env.API_PASSWORD,
       readApiToken: env.READ_API_TOKEN,
+      allowedOrigins: env.ALLOWED_ORIGINS,
       maxBodyBytes: env.MAX_BODY_BYTES,
     },
     crm: {

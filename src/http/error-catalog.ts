@@ -20,6 +20,11 @@ export const ERROR_CATALOG = {
     description:
       'No credentials, wrong credentials, or a bearer token on a Basic-auth route (`WWW-Authenticate` names the scheme).',
   },
+  CSRF_REJECTED: {
+    status: 403,
+    description:
+      'A state-changing request from another site: `Sec-Fetch-Site: cross-site`, or an `Origin` that is neither this service nor in ALLOWED_ORIGINS. Nothing ran.',
+  },
   FLAG_DISABLED: {
     status: 403,
     description: 'The feature flag `crm_notes_migration_enabled` is off for this CID; nothing was enqueued.',
@@ -68,6 +73,7 @@ export const ERROR_CATALOG = {
 export const HTTP_ERROR_CODES = [
   'VALIDATION_ERROR',
   'UNAUTHORIZED',
+  'CSRF_REJECTED',
   'FLAG_DISABLED',
   'CID_NOT_FOUND',
   'NOT_FOUND',

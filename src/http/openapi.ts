@@ -319,6 +319,7 @@ const paths: JsonObject = {
         ...errors(
           'VALIDATION_ERROR',
           'UNAUTHORIZED',
+          'CSRF_REJECTED',
           'FLAG_DISABLED',
           'CID_NOT_FOUND',
           'ALREADY_MIGRATED',
@@ -342,6 +343,7 @@ const paths: JsonObject = {
         ...errors(
           'VALIDATION_ERROR',
           'UNAUTHORIZED',
+          'CSRF_REJECTED',
           'NOT_FOUND',
           'PAYLOAD_TOO_LARGE',
           'UNSUPPORTED_MEDIA_TYPE',
@@ -438,7 +440,7 @@ const paths: JsonObject = {
     get: {
       summary: 'Agenda dashboard (agendash 8.2.4) UI; its JSON API lives under /private/dash/api',
       description:
-        '`/private/dash` redirects here. Requeue/Retry are harmless: a job for a run that is terminal or leased elsewhere does nothing.',
+        '`/private/dash` redirects here. Its POST actions pass the CSRF guard (403 `CSRF_REJECTED`); creating jobs is refused (404). Requeue/Retry are harmless: a job for a run that is terminal or leased elsewhere does nothing.',
       security: BASIC,
       responses: {
         '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } },

@@ -18,6 +18,7 @@ describe('error catalog', () => {
     expect(Object.fromEntries(HTTP_ERROR_CODES.map((c) => [c, statusForCode(c)]))).toEqual({
       VALIDATION_ERROR: 400,
       UNAUTHORIZED: 401,
+      CSRF_REJECTED: 403,
       FLAG_DISABLED: 403,
       CID_NOT_FOUND: 404,
       NOT_FOUND: 404,
