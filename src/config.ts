@@ -303,6 +303,16 @@ const EnvSchema = z.object({
   CRM_NOTES_EXTRACT_TIMEOUT: durationVar(10_000, 100, 300_000, 'per-request CRM timeout, headers and body'),
   CRM_PAGE_SIZE: intVar(500, 1, 1000, 'notes per CRM page; fixed per run (stored on the run)'),
   CRM_MAX_RETRY_AFTER_MS: intVar(30_000, 0, 600_000, 'longest CRM `Retry-After` honoured, in ms'),
+  /**
+   * 2: one page in flight covers a CRM as slow as the page write; a second covers its latency
+   * spread (p95 ≈ 2 × median). More only adds memory (a page each) and CRM requests in flight.
+   */
+  PAGE_PREFETCH: intVar(
+    2,
+    0,
+    8,
+    "CRM pages a run fetches ahead while it writes the current one (and the next page is prepared meanwhile: DESIGN.md §11.8); `0` = strictly one page at a time. Each costs one page's memory and one CRM request in flight",
+  ),
 
   NOTE_TYPE_ALLOWLIST: intListVar([1, 6], '`crm_note_type_id`s in scope; others are counted, not failed'),
   MAX_FAILURE_RATE: ratioVar(0.01, 'a run halts when failed ÷ in-scope processed exceeds this after a page'),
@@ -471,6 +481,7 @@ function toConfig(env: Env) {
       timeoutMs: env.CRM_NOTES_EXTRACT_TIMEOUT,
       pageSize: env.CRM_PAGE_SIZE,
       maxRetryAfterMs: env.CRM_MAX_RETRY_AFTER_MS,
+      pagePrefetch: env.PAGE_PREFETCH,
     },
     migration: {
       noteTypeAllowlist: env.NOTE_TYPE_ALLOWLIST,

@@ -64,7 +64,7 @@ export function createBasicAuth(options: BasicAuthOptions): Middleware {
     const given = tryParseBasicAuthorization(header || undefined);
     if (!given || !credentialsMatch(given, expected)) {
       ctx.set('WWW-Authenticate', challenge);
-      throw new AppError('UNAUTHORIZED', unauthorizedMessage(header), { status: 401 });
+      throw new AppError('UNAUTHORIZED', unauthorizedMessage(header));
     }
     // The authenticated principal, for audit stamps (`triggered_by`).
     (ctx.state as AuthState).principal = given.username;

@@ -47,7 +47,7 @@ function rejected(ctx: Context, why: string, details: Record<string, unknown>): 
   return new AppError(
     'CSRF_REJECTED',
     `${ctx.method} refused: ${why}. State-changing requests must come from this service's own pages or an ALLOWED_ORIGINS entry`,
-    { status: 403, details },
+    { details },
   );
 }
 

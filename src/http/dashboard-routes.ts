@@ -71,7 +71,7 @@ export function createDashboardRouter(deps: DashboardRouteDeps): Router {
   const agenda = deps.agenda;
   if (!agenda) {
     router.get([DASHBOARD_PATH, `${DASHBOARD_PATH}/`], () => {
-      throw new AppError('NOT_FOUND', 'The job dashboard is not enabled in this process', { status: 404 });
+      throw new AppError('NOT_FOUND', 'The job dashboard is not enabled in this process');
     });
     return router;
   }
@@ -92,7 +92,7 @@ export function createDashboardRouter(deps: DashboardRouteDeps): Router {
   });
   router.get(`${DASHBOARD_PATH}/assets/:file`, async (ctx) => {
     const asset = (await ui()).assets.get(ctx.params.file ?? '');
-    if (!asset) throw new AppError('NOT_FOUND', 'No such dashboard asset', { status: 404 });
+    if (!asset) throw new AppError('NOT_FOUND', 'No such dashboard asset');
     ctx.type = asset.type;
     ctx.body = asset.bytes;
   });
@@ -131,7 +131,6 @@ function registerDashboardApi(
       throw new AppError(
         'NOT_FOUND',
         'Live job events need a notification channel with state subscriptions; this process has none',
-        { status: 404 },
       );
     }
     const stream = new PassThrough();
@@ -166,7 +165,6 @@ function registerDashboardApi(
     throw new AppError(
       'NOT_FOUND',
       'Creating jobs from the dashboard is disabled; start a migration with POST /private/notes/migrate',
-      { status: 404 },
     );
   });
 }

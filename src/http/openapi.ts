@@ -5,8 +5,9 @@
  * Long (~470 lines) because it is data: one literal per schema and route, kept in one place.
  */
 import { REASON_CODES, RUN_KINDS, RUN_MODES, RUN_STATUSES, SEVERITIES } from '../domain.js';
+import { ERROR_CATALOG } from '../error-catalog.js';
 import type { ErrorCode } from '../errors.js';
-import { ERROR_CATALOG, HTTP_ERROR_CODES } from './error-catalog.js';
+import { HTTP_ERROR_CODES } from './error-catalog.js';
 import { EXPORT_FORMATS, FAILURES_DEFAULT_LIMIT, FAILURES_MAX_LIMIT } from './failure-routes.js';
 import { CID_PATTERN, COMPANY_SSO_ID_PATTERN } from './parse-input.js';
 import { READ_PATH_DEFAULT_LIMIT, READ_PATH_MAX_LIMIT } from './read-path-routes.js';

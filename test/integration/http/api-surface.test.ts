@@ -2,8 +2,8 @@ import { readFileSync } from 'node:fs';
 
 import { describe, expect, it } from 'vitest';
 
+import { ERROR_CATALOG } from '../../../src/error-catalog.js';
 import { createApiRouters } from '../../../src/http/create-http-app.js';
-import { ERROR_CATALOG } from '../../../src/http/error-catalog.js';
 import { makeCrmNote, makeRun } from '../../fixtures/builders.js';
 import { buildApiDeps, call, metricValue, startApi } from '../../helpers/api-server.js';
 import { createMemoryCrm } from '../../helpers/memory-crm.js';
