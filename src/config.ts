@@ -78,7 +78,11 @@ function ratioVar(defaultValue: number, doc: string) {
   return documented(schema, { default: `\`${defaultValue}\``, doc: `${doc} (a fraction, 0–1)` });
 }
 
-const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+const DURATION_UNITS_MS: ReadonlyMap<string, number> = new Map([
+  ['ms', 1],
+  ['s', 1000],
+  ['m', 60_000],
+]);
 
 /** A duration with its unit in the value (`10s`, `1500ms`, `2m`), returned in milliseconds. */
 function durationVar(defaultMs: number, minMs: number, maxMs: number, doc: string) {
@@ -87,8 +91,9 @@ function durationVar(defaultMs: number, minMs: number, maxMs: number, doc: strin
     .optional()
     .transform((raw, ctx) => {
       if (unset(raw)) return defaultMs;
-      const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)$/.exec(raw.trim());
-      const ms = m ? Number(m[1]) * (DURATION_UNITS_MS[m[2] ?? ''] ?? Number.NaN) : Number.NaN;
+      // An alternation, not `\d+(\.\d+)?`: no nested quantifier, so no backtracking blow-up.
+      const m = /^(\d+|\d+\.\d+)\s*(ms|s|m)$/.exec(raw.trim());
+      const ms = m ? Number(m[1]) * (DURATION_UNITS_MS.get(m[2] ?? '') ?? Number.NaN) : Number.NaN;
       if (!Number.isFinite(ms) || ms < minMs || ms > maxMs) {
         ctx.addIssue({
           code: 'custom',
@@ -201,6 +206,12 @@ function intListVar(defaultValue: number[], doc: string) {
   return documented(schema, { default: `\`${defaultValue.join(',')}\``, doc });
 }
 
+/** `files.example.com` or `*.example.com`: labels of `a-z 0-9 -` (checked per label, no nested regex). */
+function isHostPattern(host: string): boolean {
+  const labels = (host.startsWith('*.') ? host.slice(2) : host).split('.');
+  return labels.every((label) => /^[a-z0-9-]+$/.test(label));
+}
+
 function hostListVar(doc: string) {
   const schema = z
     .string()
@@ -211,9 +222,7 @@ function hostListVar(doc: string) {
         .split(',')
         .map((h) => h.trim().toLowerCase().replace(/\.$/, ''))
         .filter(Boolean);
-      const bad = hosts.filter(
-        (h) => !/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(h) && !/^[0-9a-f:.[\]]+$/.test(h),
-      );
+      const bad = hosts.filter((h) => !isHostPattern(h) && !/^[0-9a-f:.[\]]+$/.test(h));
       if (bad.length > 0) {
         ctx.addIssue({
           code: 'custom',
@@ -448,7 +457,8 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
   if (!result.success) {
     for (const issue of result.error.issues) {
       const name = String(issue.path[0] ?? '?');
-      problems.push(`${name}: ${issue.message}, got ${describeGiven(name, env[name])}`);
+      const given = Object.hasOwn(env, name) ? env[name] : undefined;
+      problems.push(`${name}: ${issue.message}, got ${describeGiven(name, given)}`);
     }
   } else {
     problems.push(...crossFieldProblems(result.data));

@@ -47,8 +47,6 @@ export function blocked(reason: BlockReason, detail: string): Blocked {
   return { ok: false, reason, detail };
 }
 
-const DEFAULT_PORTS: Record<string, number> = { 'https:': 443, 'http:': 80 };
-
 /**
  * One host as the WHATWG URL parser sees it: lower case, IDNA-normalised, IPv4 shorthand
  * (`2130706433`, `0x7f.1`, `0177.0.0.1`) in dotted form, IPv6 compressed; then the trailing dot
@@ -136,7 +134,8 @@ export function checkUrl(
   if (url.username !== '' || url.password !== '') {
     return blocked('credentials-in-url', 'the URL carries a user name or password before its host');
   }
-  const port = url.port === '' ? (DEFAULT_PORTS[url.protocol] ?? 0) : Number(url.port);
+  // The scheme is https or http by now: its default port is 443 or 80.
+  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
   if (!policy.allowedPorts.includes(port)) {
     return blocked('port-not-allowed', `port ${port} is not in ATTACHMENT_ALLOWED_PORTS`);
   }

@@ -48,20 +48,22 @@ function errors(...codes: ErrorCode[]): JsonObject {
     const status = ERROR_CATALOG[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
-  const out: JsonObject = {};
-  for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
-    out[String(status)] = {
-      description: list.map((c) => `\`${c}\`: ${ERROR_CATALOG[c].description}`).join(' '),
-      content: {
-        'application/json': {
-          schema: {
-            allOf: [ref('Error'), { properties: { error: { enum: list } } }],
+  const sorted = [...byStatus].sort((a, b) => a[0] - b[0]);
+  return Object.fromEntries(
+    sorted.map(([status, list]): [string, JsonObject] => [
+      String(status),
+      {
+        description: list.map((c) => `\`${c}\`: ${ERROR_CATALOG[c].description}`).join(' '),
+        content: {
+          'application/json': {
+            schema: {
+              allOf: [ref('Error'), { properties: { error: { enum: list } } }],
+            },
           },
         },
       },
-    };
-  }
-  return out;
+    ]),
+  );
 }
 
 function json(description: string, schema: JsonObject): JsonObject {

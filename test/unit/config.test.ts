@@ -173,6 +173,17 @@ describe('parseConfig', () => {
     expect(config.attachments.proxyBaseUrl).toBe('https://cdp.example/files');
   });
 
+  it('reads fractional durations and refuses malformed ones and host patterns (regexes without nested quantifiers, #18)', () => {
+    expect(parseConfig({ CRM_NOTES_EXTRACT_TIMEOUT: '1.5s' }).crm.timeoutMs).toBe(1500);
+    expect(parseConfig({ CRM_NOTES_EXTRACT_TIMEOUT: '2m' }).crm.timeoutMs).toBe(120_000);
+    for (const bad of ['1.s', '.5s', '1..5s', '1.5.5s', '10', 's', `${'1'.repeat(5000)}x`]) {
+      expect(problemsOf({ CRM_NOTES_EXTRACT_TIMEOUT: bad }), bad).toHaveLength(1);
+    }
+    for (const bad of ['*.', 'x..y', '*.*.example.com', 'exa mple.com', 'a_b.example']) {
+      expect(problemsOf({ ATTACHMENT_HOSTS: bad }), bad).toHaveLength(1);
+    }
+  });
+
   it('normalises ALLOWED_ORIGINS and refuses entries that are not bare http(s) origins', () => {
     expect(parseConfig({}).http.allowedOrigins).toEqual([]);
     const config = parseConfig({ ALLOWED_ORIGINS: 'https://Ops.Example.com:443/, http://127.0.0.1:8080' });
