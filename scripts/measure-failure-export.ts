@@ -24,6 +24,7 @@ import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { createRunConfigStamp } from '../src/migration/run-config-stamp.js';
 import { createCancelDeps, createTriggerDeps } from '../src/migration/run-deps.js';
+import { createWaveCommandDeps } from '../src/migration/waves/wave-deps.js';
 import { readServiceVersion } from '../src/service-version.js';
 
 const COUNT = Number(process.argv[2] ?? process.env.COUNT ?? 100_000);
@@ -109,6 +110,16 @@ async function main() {
         now: () => new Date(),
       }),
       cancel: createCancelDeps({ repos, now: () => new Date() }),
+      waves: {
+        waves: repos.waves,
+        commands: createWaveCommandDeps({
+          repos,
+          jobs: { enqueue: () => Promise.resolve(randomUUID()) },
+          logger,
+          now: () => new Date(),
+        }),
+        pollMs: 1_000,
+      },
       runs: repos.runs,
       failures: repos.failures,
       readPath: { contactNotes: repos.contactNotes, contacts: repos.contacts, users: repos.users },

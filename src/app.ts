@@ -11,6 +11,7 @@ import { createS3AttachmentStore } from './attachments/s3-attachment-store.js';
 import type { Config } from './config.js';
 import type { CrmNotesExtractor } from './crm/crm-notes-extractor.js';
 import { createHttpCrmNotesExtractor } from './crm/http-crm-notes-extractor.js';
+import { createSharedCrmBudget, crmBudgetKey, type SharedCrmBudget } from './crm/shared-crm-budget.js';
 import { probeChangeStreams } from './db/change-stream-probe.js';
 import { connectMongo } from './db/mongo-client.js';
 import { createRepositories, type Repositories } from './db/repositories.js';
@@ -20,6 +21,7 @@ import { createRunStatusFeed, type RunStatusFeed } from './http/run-status-feed.
 import { type HttpServerHandle, startHttpServer } from './http/start-http-server.js';
 import { createAgenda } from './jobs/agenda-factory.js';
 import { createAgendaJobQueue } from './jobs/agenda-job-queue.js';
+import { createAgendaWaveQueue } from './jobs/agenda-wave-queue.js';
 import { type MigrationWorker, startMigrationWorker, workerName } from './jobs/migration-worker.js';
 import type { Logger } from './logger.js';
 import { createMetrics, type Metrics } from './metrics.js';
@@ -32,6 +34,8 @@ import {
   createTriggerDeps,
   runSettingsOf,
 } from './migration/run-deps.js';
+import { createWaveCommandDeps, createWaveSchedulerDeps } from './migration/waves/wave-deps.js';
+import { runWaveScheduler } from './migration/waves/wave-scheduler.js';
 import { onceUntilFailure } from './once-until-failure.js';
 import { createReleaseStack, type ReleaseStack } from './release-stack.js';
 import { readServiceVersion } from './service-version.js';
@@ -88,8 +92,9 @@ export async function createApp(
     stack.defer('mongo client', () => mongo.close());
     const repos = createRepositories(mongo.db);
     const metrics = createMetrics();
+    const budget = createCrmBudget(config, repos, logger, metrics);
     const extractor =
-      overrides.extractor ?? createCrmExtractor(config, logger, (info) => metrics.onCrmRetry(info));
+      overrides.extractor ?? createCrmExtractor(config, logger, (info) => metrics.onCrmRetry(info), budget);
     const configStamp = createRunConfigStamp(config, readServiceVersion());
     const executeDeps = createExecuteRunDeps({
       repos,
@@ -116,6 +121,30 @@ export async function createApp(
           logger,
           owner,
           execute: (runId, options) => executeRun(executeDeps, runId, options),
+          executeWave: (job, options) =>
+            runWaveScheduler(
+              createWaveSchedulerDeps({
+                repos,
+                trigger: {
+                  extractor,
+                  jobs: options.jobs,
+                  pageSize: config.crm.pageSize,
+                  configStamp,
+                  logger,
+                  now,
+                },
+                budgetKey: budget?.key ?? null,
+                owner,
+                config: {
+                  leaseMs: config.worker.leaseMs,
+                  heartbeatMs: config.worker.heartbeatMs,
+                  tickMs: config.worker.waveTickMs,
+                },
+                observer: metrics.waves,
+              }),
+              job,
+              options,
+            ),
           config: {
             concurrency: config.worker.concurrency,
             processEveryMs: config.worker.processEveryMs,
@@ -146,6 +175,16 @@ export async function createApp(
             now,
           }),
           cancel: createCancelDeps({ repos, now }),
+          waves: {
+            waves: repos.waves,
+            commands: createWaveCommandDeps({
+              repos,
+              jobs: createAgendaWaveQueue(agenda, mongo.db),
+              logger,
+              now,
+            }),
+            pollMs: config.worker.statusPollMs,
+          },
           runs: repos.runs,
           failures: repos.failures,
           readPath: { contactNotes: repos.contactNotes, contacts: repos.contacts, users: repos.users },
@@ -223,10 +262,30 @@ async function createStatusFeed(
   });
 }
 
+/** The shared CRM budget when CRM_RATE_LIMIT_PER_S is set (#16); otherwise each extractor paces itself. */
+function createCrmBudget(
+  config: Readonly<Config>,
+  repos: Repositories,
+  logger: Logger,
+  metrics: Metrics,
+): SharedCrmBudget | null {
+  const capPerS = config.crm.rateLimitPerS;
+  if (capPerS === undefined || !config.crm.rootUrl) return null;
+  return createSharedCrmBudget({
+    repo: repos.crmBudget,
+    key: crmBudgetKey(config.crm.rootUrl, config.crm.auth),
+    capPerS,
+    burst: config.crm.burst,
+    logger,
+    observer: metrics.crmBudget,
+  });
+}
+
 function createCrmExtractor(
   config: Readonly<Config>,
   logger: Logger,
   onRetry: Metrics['onCrmRetry'],
+  budget: SharedCrmBudget | null,
 ): CrmNotesExtractor {
   if (!config.crm.rootUrl) {
     throw new AppError(
@@ -241,6 +300,7 @@ function createCrmExtractor(
     maxRetryAfterMs: config.crm.maxRetryAfterMs,
     logger,
     onRetry,
+    ...(budget ? { pacer: budget } : {}),
   });
 }
 

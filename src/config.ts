@@ -78,6 +78,25 @@ function ratioVar(defaultValue: number, doc: string) {
   return documented(schema, { default: `\`${defaultValue}\``, doc: `${doc} (a fraction, 0–1)` });
 }
 
+/** A positive number (decimals allowed) with no default: undefined when unset (a feature left off). */
+function optionalRateVar(min: number, max: number, doc: string) {
+  const schema = z
+    .string()
+    .optional()
+    .transform((raw, ctx): number | undefined => {
+      if (unset(raw)) return undefined;
+      const v = raw.trim();
+      // Digits with an optional fraction; an alternation so there is no nested quantifier.
+      const n = /^(\d+|\d+\.\d+)$/.test(v) ? Number(v) : Number.NaN;
+      if (!Number.isFinite(n) || n < min || n > max) {
+        ctx.addIssue({ code: 'custom', message: `expected a number from ${min} to ${max}` });
+        return z.NEVER;
+      }
+      return n;
+    });
+  return documented(schema, { default: '– (off)', doc: `${doc} (${min}–${max})` });
+}
+
 const DURATION_UNITS_MS: ReadonlyMap<string, number> = new Map([
   ['ms', 1],
   ['s', 1000],
@@ -323,6 +342,22 @@ const EnvSchema = z.object({
     "CRM pages a run fetches ahead while it writes the current one (and the next page is prepared meanwhile: DESIGN.md §11.8); `0` = strictly one page at a time. Each costs one page's memory and one CRM request in flight",
   ),
 
+  /**
+   * One budget for every worker process (#16, DESIGN.md §11.7): set it a little under the CRM's
+   * real limit (research: 0.9 ×), so the evenly spaced slots never meet the CRM's own window.
+   */
+  CRM_RATE_LIMIT_PER_S: optionalRateVar(
+    0.01,
+    10_000,
+    'CRM requests per second for the whole fleet: every CRM request of every process (pages and trigger probes, any tenant) first takes an evenly spaced slot from one budget document in MongoDB, shared round-robin by the running tenants; a 429 lowers the rate (× 0.7, at most once per 5 s), a `Retry-After` pauses every process, 5 s without a 429 raises it by 5 % of this cap, never above it (docs/operations.md "The shared CRM budget"). Unset: each process only shares a 429\'s pause among its own requests',
+  ),
+  CRM_BURST: intVar(
+    1,
+    1,
+    1_000,
+    "requests the shared budget lets out at once after an idle spell (its bucket depth); keep `CRM_RATE_LIMIT_PER_S` × the CRM's window + this under the CRM's window quota. Only with `CRM_RATE_LIMIT_PER_S`",
+  ),
+
   NOTE_TYPE_ALLOWLIST: intListVar([1, 6], '`crm_note_type_id`s in scope; others are counted, not failed'),
   MAX_FAILURE_RATE: ratioVar(0.01, 'a run halts when failed ÷ in-scope processed exceeds this after a page'),
   MATCH_PCT_THRESHOLD: ratioVar(
@@ -403,6 +438,12 @@ const EnvSchema = z.object({
     CHANGE_STREAM_MODES,
     'auto',
     'how workers and SSE learn of changes: `auto` probes whether change streams deliver events, `on` forces them, `off` polls',
+  ),
+  WAVE_TICK_MS: intVar(
+    2_000,
+    100,
+    60_000,
+    'how often a wave scheduler looks at its members (starts, outcomes, progress, the stop rule), in ms',
   ),
   STATUS_POLL_MS: intVar(
     1_000,
@@ -492,6 +533,8 @@ function toConfig(env: Env) {
       pageSize: env.CRM_PAGE_SIZE,
       maxRetryAfterMs: env.CRM_MAX_RETRY_AFTER_MS,
       pagePrefetch: env.PAGE_PREFETCH,
+      rateLimitPerS: env.CRM_RATE_LIMIT_PER_S,
+      burst: env.CRM_BURST,
     },
     migration: {
       noteTypeAllowlist: env.NOTE_TYPE_ALLOWLIST,
@@ -527,6 +570,7 @@ function toConfig(env: Env) {
       shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
       changeStreams: env.CHANGE_STREAMS,
       statusPollMs: env.STATUS_POLL_MS,
+      waveTickMs: env.WAVE_TICK_MS,
     },
   };
 }

@@ -20,6 +20,11 @@
  * - **failure**: one record in `migration_failures` about one note (or the run), with a reason code.
  * - **reason code**: the SCREAMING_SNAKE name of what went wrong (§5); `failure` severity means the
  *   note was not migrated, `warning` means it was migrated with a loss.
+ * - **wave**: many tenants rolled out together (a `migration_waves` document, DESIGN.md §11.7); each
+ *   tenant is a **member**, started as a run at most once per attempt. **Canaries** go first and
+ *   must succeed before the rest start; the **stop rule** pauses the wave after k halted/failed members.
+ * - **CRM budget**: the one request rate every worker process shares (`crm_budgets`): each CRM
+ *   request takes an evenly spaced **slot** from it; 429s lower the rate, quiet spells raise it.
  */
 
 export const JOB_NAME = 'crm-notes-migration';
@@ -117,3 +122,31 @@ export const MIGRATION_FLAG = 'crm_notes_migration_enabled';
 
 /** Owner label used when CRM gives no display name for an unmapped creator (breakdown Task 2.1). */
 export const UNKNOWN_OWNER_LABEL = '[Legacy CRM User]';
+
+/** The Agenda job that carries a wave's scheduler (one live scheduler per wave, fenced by its lease). */
+export const WAVE_JOB_NAME = 'crm-notes-wave';
+
+/** A wave's life: `paused` by an operator or a rule, `cancelling` until its running members stop. */
+export const WAVE_STATES = ['running', 'paused', 'cancelling', 'cancelled', 'completed'] as const;
+export type WaveState = (typeof WAVE_STATES)[number];
+
+export const TERMINAL_WAVE_STATES = ['cancelled', 'completed'] as const satisfies readonly WaveState[];
+
+export function isTerminalWaveState(state: WaveState): boolean {
+  return (TERMINAL_WAVE_STATES as readonly string[]).includes(state);
+}
+
+/**
+ * A member's life in its wave: `pending` (not started, or refused for now: CID busy) → `starting`
+ * (its run id chosen, the trigger in flight) → `running` → the run's terminal status; `skipped` when a
+ * trigger guard refuses it for good (flag off, already migrated, CRM does not know the CID);
+ * `cancelled` also for members a cancelled wave never started.
+ */
+export const WAVE_MEMBER_STATES = [
+  'pending',
+  'starting',
+  'running',
+  'skipped',
+  ...TERMINAL_RUN_STATUSES,
+] as const;
+export type WaveMemberState = (typeof WAVE_MEMBER_STATES)[number];

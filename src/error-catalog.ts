@@ -49,6 +49,16 @@ export const ERROR_CATALOG = {
     status: 409,
     description: '`mode: "resume"` but no halted, failed, cancelled or incomplete run exists.',
   },
+  WAVE_MEMBER_BUSY: {
+    status: 409,
+    description:
+      'A CID of the new wave is a member of another wave that has not ended (`details.busy` lists each CID and its wave); a tenant belongs to one active wave at a time.',
+  },
+  WAVE_STATE_CONFLICT: {
+    status: 409,
+    description:
+      'The wave is not in a state that allows this (resume a wave that is not paused, pause or cancel one that has ended); `details.state` is its state.',
+  },
   LEASE_LOST: { status: 409, description: 'A worker lost its CID lease (internal; never sent by a route).' },
   PAYLOAD_TOO_LARGE: { status: 413, description: 'The request body is larger than MAX_BODY_BYTES.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, description: 'The request body is not `application/json` (UTF-8).' },

@@ -7,10 +7,13 @@
 import type { Middleware } from 'koa';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-import { REASON_CODES, type ReasonCode, severityOf } from './domain.js';
+import type { CrmBudgetObserver } from './crm/shared-crm-budget.js';
+import { REASON_CODES, type ReasonCode, severityOf, WAVE_MEMBER_STATES } from './domain.js';
 import { routeOf } from './http/route-label.js';
 import type { StatusFeedObserver } from './http/run-status-feed.js';
 import type { MigrationObserver } from './migration/execute-run.js';
+import { isActiveMember } from './migration/waves/wave-rules.js';
+import type { WaveObserver } from './migration/waves/wave-scheduler.js';
 
 /** What the CRM client reports before each retry wait (compatible with its `RetryInfo`). */
 export interface CrmRetryInfo {
@@ -32,6 +35,10 @@ export interface Metrics {
   statusFeedObserver: StatusFeedObserver;
   sse: SseObserver;
   onCrmRetry(info: CrmRetryInfo): void;
+  /** The shared CRM budget's waits, rate and 429s by tenant (#16). */
+  crmBudget: CrmBudgetObserver;
+  /** Wave members by state, and each running member's progress and notes/s (#16). */
+  waves: WaveObserver;
   /** Outermost Koa middleware: request duration by method, route template and status. */
   httpMiddleware: Middleware;
 }
@@ -116,6 +123,31 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers,
   });
 
+  const wave = createWaveMetrics(p, registers);
+  const budgetRate = new Gauge({
+    name: `${p}crm_budget_rate`,
+    help: 'The shared CRM request rate (requests/s) as this process last read it from the budget document',
+    registers,
+  });
+  const budgetWait = new Histogram({
+    name: `${p}crm_budget_wait_seconds`,
+    help: 'How long a CRM request waited for its slot of the shared budget (its tenant turn, its slot, pauses), by kind',
+    labelNames: ['kind'] as const,
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+    registers,
+  });
+  const rateLimitedByCid = new Counter({
+    name: `${p}crm_rate_limited_total`,
+    help: 'CRM 429 answers by tenant (CID), as this process saw them through the shared budget',
+    labelNames: ['cid'] as const,
+    registers,
+  });
+  const crmBudget: CrmBudgetObserver = {
+    waited: (seconds, context) => budgetWait.observe({ kind: context.kind }, seconds),
+    rate: (ratePerS) => budgetRate.set(ratePerS),
+    rateLimited: (context) => rateLimitedByCid.inc({ cid: boundedCid(context?.cid) }),
+  };
+
   const reasonCodes = new Set<string>(REASON_CODES);
   const isReasonCode = (code: string): code is ReasonCode => reasonCodes.has(code);
 
@@ -159,6 +191,74 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     },
     sse: { streamOpened: () => sseOpen.inc(), streamClosed: () => sseOpen.dec() },
     onCrmRetry: (info) => crmRetries.inc({ reason: boundedReason(info.reason) }),
+    crmBudget,
+    waves: wave,
     httpMiddleware,
+  };
+}
+
+/** A CID label: digits only (one series per tenant that got a 429), else `other`. */
+function boundedCid(cid: string | undefined): string {
+  return cid !== undefined && /^[0-9]{1,19}$/.test(cid) ? cid : 'other';
+}
+
+/**
+ * Wave gauges, set by the scheduler this process runs: series of members that stop running and of
+ * waves that end are removed, so the label sets stay bounded by the running members.
+ */
+function createWaveMetrics(p: string, registers: Registry[]): WaveObserver {
+  const members = new Gauge({
+    name: `${p}wave_members`,
+    help: 'Members of a wave this process schedules, by state',
+    labelNames: ['wave_id', 'state'] as const,
+    registers,
+  });
+  const progress = new Gauge({
+    name: `${p}wave_member_progress_pct`,
+    help: 'Progress of each running wave member, percent',
+    labelNames: ['wave_id', 'cid'] as const,
+    registers,
+  });
+  const notesPerS = new Gauge({
+    name: `${p}wave_member_notes_per_second`,
+    help: 'Recent throughput of each running wave member (over the scheduler window), notes/s',
+    labelNames: ['wave_id', 'cid'] as const,
+    registers,
+  });
+  const fleetRequests = new Gauge({
+    name: `${p}crm_fleet_requests_per_second`,
+    help: 'CRM requests per second of the whole fleet, from the shared budget (sampled by a wave scheduler)',
+    registers,
+  });
+  const running = new Map<string, Set<string>>();
+  return {
+    sampled(w) {
+      for (const state of WAVE_MEMBER_STATES) {
+        members.set({ wave_id: w._id, state }, w.members.filter((m) => m.state === state).length);
+      }
+      const now = new Set<string>();
+      for (const m of w.members.filter(isActiveMember)) {
+        now.add(m.cid);
+        progress.set({ wave_id: w._id, cid: m.cid }, m.progress_pct);
+        if (m.notes_per_s !== null) notesPerS.set({ wave_id: w._id, cid: m.cid }, m.notes_per_s);
+      }
+      for (const cid of running.get(w._id) ?? []) {
+        if (now.has(cid)) continue;
+        progress.remove({ wave_id: w._id, cid });
+        notesPerS.remove({ wave_id: w._id, cid });
+      }
+      running.set(w._id, now);
+      if (w.fleet?.requests_per_s !== null && w.fleet?.requests_per_s !== undefined) {
+        fleetRequests.set(w.fleet.requests_per_s);
+      }
+    },
+    ended(waveId) {
+      for (const cid of running.get(waveId) ?? []) {
+        progress.remove({ wave_id: waveId, cid });
+        notesPerS.remove({ wave_id: waveId, cid });
+      }
+      running.delete(waveId);
+      for (const state of WAVE_MEMBER_STATES) members.remove({ wave_id: waveId, state });
+    },
   };
 }

@@ -24,12 +24,13 @@ export interface CrmRequestContext {
  * - `onRateLimited(ms)` gets the `Retry-After` already cut to the caller's cap, or null when the
  *   429 had none. After `onRateLimited(ms)` the caller does not sleep on its own: its next
  *   `acquire` waits the pause out. After `onRateLimited(null)` the caller keeps its own backoff.
- * - Neither callback throws or blocks.
+ * - Neither callback throws or blocks. Both get the request's context (a shared budget counts 429s
+ *   by tenant); implementations that do not need it ignore it.
  */
 export interface CrmRequestPacer {
   acquire(context: CrmRequestContext, signal?: AbortSignal): Promise<void>;
-  onRateLimited(retryAfterMs: number | null): void;
-  onSuccess(): void;
+  onRateLimited(retryAfterMs: number | null, context?: CrmRequestContext): void;
+  onSuccess(context?: CrmRequestContext): void;
 }
 
 /** A pause, as the in-process pacer reports it (logs, metrics, tests). */

@@ -84,14 +84,14 @@ export async function runWithRetries<T>(
     await paced?.pacer.acquire(paced.context, deps.signal);
     const result = await attempt(n);
     if (result.ok) {
-      paced?.pacer.onSuccess();
+      paced?.pacer.onSuccess(paced.context);
       return { ok: true, value: result.value, attempts: n };
     }
     const { retryAfterMs, status, reason } = result.failure;
     const cappedMs = retryAfterMs === null ? null : Math.min(retryAfterMs, policy.maxRetryAfterMs);
     // The pacer owns a 429's Retry-After: the next acquire waits it out, together with every other request.
     const pausedByPacer = paced !== undefined && status === 429 && cappedMs !== null;
-    if (paced && status === 429) paced.pacer.onRateLimited(cappedMs);
+    if (paced && status === 429) paced.pacer.onRateLimited(cappedMs, paced.context);
     if (pausedByPacer && ++pacedRateLimits <= maxPacedRateLimits) {
       deps.onRetry?.({ attempt: n, status, reason, delayMs: cappedMs });
       continue;

@@ -4,7 +4,16 @@
  */
 import type { ObjectId } from 'mongodb';
 
-import type { AttachmentType, ReasonCode, RunKind, RunMode, RunStatus, Severity } from '../domain.js';
+import type {
+  AttachmentType,
+  ReasonCode,
+  RunKind,
+  RunMode,
+  RunStatus,
+  Severity,
+  WaveMemberState,
+  WaveState,
+} from '../domain.js';
 
 export const COLLECTIONS = {
   contactNotes: 'contact_notes',
@@ -16,6 +25,8 @@ export const COLLECTIONS = {
   failures: 'migration_failures',
   schemaMigrations: 'schema_migrations',
   agendaJobs: 'agendaJobs',
+  waves: 'migration_waves',
+  crmBudgets: 'crm_budgets',
 } as const;
 
 export interface NoteAttachmentDoc {
@@ -186,4 +197,123 @@ export interface SchemaMigrationDoc {
   _id: string;
   description: string;
   applied_at: Date;
+}
+
+/**
+ * The shared CRM request budget (#16, DESIGN.md §11.7): one document per CRM token, changed only
+ * by atomic single-document updates. Times are ms since the epoch on the callers' clocks (NTP).
+ */
+export interface CrmBudgetDoc {
+  _id: string;
+  /** CRM_RATE_LIMIT_PER_S of the process that started last: the ceiling of `rate_per_s`. */
+  cap_per_s: number;
+  /** CRM_BURST: slots that may lie in the past after an idle spell. */
+  burst: number;
+  /** The current shared rate (AIMD), requests/s. */
+  rate_per_s: number;
+  /** 1000 / rate_per_s: the spacing of consecutive slots, ms. */
+  interval_ms: number;
+  /** The next free slot: each taker gets this value and adds `interval_ms`. */
+  next_slot_ms: number;
+  /** A `Retry-After` pause for every process ends here. */
+  paused_until_ms: number;
+  last_cut_at_ms: number;
+  last_raise_at_ms: number;
+  last_rate_limited_at_ms: number;
+  /** Slots taken since the document was created (every process). */
+  requests_total: number;
+  /** 429 answers reported (every process), and by CID. */
+  rate_limited_total: number;
+  rate_limited_by_cid: Record<string, number>;
+  cuts_total: number;
+  raises_total: number;
+  pauses_total: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** One tenant of a wave. Scheduler-owned: only the wave's fenced scheduler writes members. */
+export interface WaveMemberDoc {
+  cid: string;
+  company_sso_id: string;
+  state: WaveMemberState;
+  /** One of the first `canary` members that got a run (DESIGN.md §11.7). */
+  canary: boolean;
+  /** The run of the current attempt: chosen before the trigger, so a takeover can find it. */
+  run_id: string | null;
+  /** Every run this wave started for the member, oldest first. */
+  run_ids: string[];
+  /** Attempts started (a `resume` of the wave retries halted and failed members). */
+  attempts: number;
+  /** The wave generation of the current attempt (the stop rule counts the current generation only). */
+  attempt_generation: number;
+  /** Why it was skipped or refused for now (an error code), and what was said. */
+  reason: { code: string; message: string } | null;
+  /** Not before this time (a busy CID is retried later). */
+  retry_at: Date | null;
+  /** What the run said when it halted or failed: `halt_diagnosis` when the run has one, else its reason. */
+  diagnosis: unknown;
+  /** Copied from the run on each tick. */
+  progress_pct: number;
+  notes_processed: number;
+  notes_total: number | null;
+  /** Recent throughput of the run, notes/s (over the scheduler's last ~30 s). */
+  notes_per_s: number | null;
+  /** 429s this tenant got from CRM (from the shared budget; null without one). */
+  crm_rate_limited: number | null;
+  started_at: Date | null;
+  finished_at: Date | null;
+}
+
+/** Why a wave paused, with the members that made it so. */
+export interface WavePauseDoc {
+  cause: 'operator' | 'stop_rule' | 'canary_failed';
+  message: string;
+  by: string;
+  at: Date;
+  members: { cid: string; state: WaveMemberState; run_id: string | null; diagnosis: unknown }[];
+}
+
+/** What the fleet looked like at the scheduler's last tick (DESIGN.md §11.7 "fleet visibility"). */
+export interface WaveFleetDoc {
+  sampled_at: Date;
+  budget: {
+    rate_per_s: number;
+    cap_per_s: number;
+    burst: number;
+    paused_until: Date | null;
+    requests_total: number;
+    rate_limited_total: number;
+  } | null;
+  /** Over the scheduler's last ~30 s; null without a budget (nothing shared to count). */
+  requests_per_s: number | null;
+  rate_limited_per_s: number | null;
+  /** Wave notes processed per second over the same window. */
+  notes_per_s: number | null;
+}
+
+export interface WaveDoc {
+  _id: string;
+  kind: RunKind;
+  state: WaveState;
+  canary: number;
+  max_parallel_tenants: number;
+  stop_after_failed_tenants: number;
+  members: WaveMemberDoc[];
+  /**
+   * The member CIDs while the wave has not ended; a unique multikey index on it keeps a tenant in
+   * one active wave at a time. Unset at the end.
+   */
+  active_cids?: string[];
+  /** Bumped by every resume and cancel: the Agenda job of the newest generation is the scheduler. */
+  generation: number;
+  /** The scheduler's lease, fenced like a run's (`epoch` only grows). */
+  scheduler: { owner: string | null; epoch: number; expires_at: Date; generation: number };
+  pause: WavePauseDoc | null;
+  cancel: { by: string; at: Date } | null;
+  fleet: WaveFleetDoc | null;
+  created_by: string;
+  created_at: Date;
+  updated_at: Date;
+  finished_at: Date | null;
 }

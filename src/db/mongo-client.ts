@@ -9,12 +9,14 @@ import {
   COLLECTIONS,
   type ContactDoc,
   type ContactNoteDoc,
+  type CrmBudgetDoc,
   type FailureDoc,
   type FeatureFlagDoc,
   type LockDoc,
   type RunDoc,
   type SchemaMigrationDoc,
   type UserDoc,
+  type WaveDoc,
 } from './documents.js';
 
 export interface MongoConnection {
@@ -76,6 +78,8 @@ export interface Collections {
   locks: Collection<LockDoc>;
   failures: Collection<FailureDoc>;
   schemaMigrations: Collection<SchemaMigrationDoc>;
+  waves: Collection<WaveDoc>;
+  crmBudgets: Collection<CrmBudgetDoc>;
 }
 
 export function getCollections(db: Db): Collections {
@@ -88,5 +92,7 @@ export function getCollections(db: Db): Collections {
     locks: db.collection<LockDoc>(COLLECTIONS.locks),
     failures: db.collection<FailureDoc>(COLLECTIONS.failures),
     schemaMigrations: db.collection<SchemaMigrationDoc>(COLLECTIONS.schemaMigrations),
+    waves: db.collection<WaveDoc>(COLLECTIONS.waves),
+    crmBudgets: db.collection<CrmBudgetDoc>(COLLECTIONS.crmBudgets),
   };
 }

@@ -6,12 +6,14 @@ import type { Db } from 'mongodb';
 
 import { type ContactNotesRepository, createContactNotesRepository } from './contact-notes-repository.js';
 import { type ContactsRepository, createContactsRepository } from './contacts-repository.js';
+import { createCrmBudgetRepository, type CrmBudgetRepository } from './crm-budget-repository.js';
 import { createFailuresRepository, type FailuresRepository } from './failures-repository.js';
 import { createFeatureFlagsRepository, type FeatureFlagsRepository } from './feature-flags-repository.js';
 import { createLocksRepository, type LocksRepository } from './locks-repository.js';
 import { getCollections } from './mongo-client.js';
 import { createRunsRepository, type RunsRepository } from './runs-repository.js';
 import { createUsersRepository, type UsersRepository } from './users-repository.js';
+import { createWavesRepository, type WavesRepository } from './waves-repository.js';
 
 export interface Repositories {
   contactNotes: ContactNotesRepository;
@@ -21,6 +23,8 @@ export interface Repositories {
   runs: RunsRepository;
   locks: LocksRepository;
   failures: FailuresRepository;
+  waves: WavesRepository;
+  crmBudget: CrmBudgetRepository;
 }
 
 export function createRepositories(db: Db): Repositories {
@@ -33,5 +37,7 @@ export function createRepositories(db: Db): Repositories {
     runs: createRunsRepository(c.runs),
     locks: createLocksRepository(c.locks),
     failures: createFailuresRepository(c.failures),
+    waves: createWavesRepository(c.waves),
+    crmBudget: createCrmBudgetRepository(c.crmBudgets),
   };
 }

@@ -59,6 +59,8 @@ export interface RunsRepository {
   create(run: NewRun, now: Date, counters?: RunCounters): Promise<RunDoc>;
   setJobId(runId: string, jobId: string): Promise<void>;
   get(runId: string): Promise<RunDoc | null>;
+  /** The runs with these ids that exist (a wave's members, #16). */
+  getMany(runIds: readonly string[]): Promise<RunDoc[]>;
   /** The CID's newest run (of these kinds only, when given). */
   latestForCid(cid: string, kinds?: readonly RunKind[]): Promise<RunDoc | null>;
   listForCid(cid: string, limit: number): Promise<RunDoc[]>;
@@ -147,6 +149,9 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
     },
 
     get: (runId) => collection.findOne({ _id: runId }),
+
+    getMany: (runIds) =>
+      runIds.length === 0 ? Promise.resolve([]) : collection.find({ _id: { $in: [...runIds] } }).toArray(),
 
     latestForCid: (cid, kinds) =>
       collection.findOne(kinds === undefined ? { cid } : { cid, ...kindFilter(kinds) }, {

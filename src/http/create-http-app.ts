@@ -35,6 +35,8 @@ import type { RunStatusFeed } from './run-status-feed.js';
 import { registerStatusRoutes } from './status-routes.js';
 import { DEFAULT_SSE_HEARTBEAT_MS, registerStatusStream } from './status-stream.js';
 import { createStrictRouter } from './strict-router.js';
+import { registerWaveRoutes, type WaveRouteDeps } from './wave-routes.js';
+import { registerWaveStream } from './wave-stream.js';
 
 export type HttpAppConfig = Pick<
   Config['http'],
@@ -52,6 +54,8 @@ export interface HttpAppDeps {
   /** Everything `triggerMigration` needs except the clock and logger, which come from here. */
   trigger: Omit<TriggerDeps, 'logger' | 'now'>;
   cancel: Omit<CancelDeps, 'now'>;
+  /** Rollout waves (#16): the repository, the commands and the stream's poll interval. */
+  waves: WaveRouteDeps;
   runs: Pick<RunsRepository, 'latestForCid' | 'listForCid'>;
   failures: Pick<FailuresRepository, 'list' | 'stream'>;
   readPath: ReadPathRouteDeps;
@@ -128,6 +132,15 @@ function createPrivateRouter(deps: HttpAppDeps, guards: Koa.Middleware[]): Route
     heartbeatMs: deps.config.sseHeartbeatMs ?? DEFAULT_SSE_HEARTBEAT_MS,
   });
   registerRunRoutes(router, { runs: deps.runs });
+  registerWaveRoutes(router, { ...deps.waves, maxBodyBytes: deps.config.maxBodyBytes });
+  registerWaveStream(router, {
+    waves: deps.waves.waves,
+    pollMs: deps.waves.pollMs,
+    heartbeatMs: deps.config.sseHeartbeatMs ?? DEFAULT_SSE_HEARTBEAT_MS,
+    logger,
+    now: deps.now,
+    sse: deps.metrics.sse,
+  });
   registerFailureRoutes(router, { failures: deps.failures, logger });
   return router;
 }

@@ -9,6 +9,7 @@ import { ERROR_CATALOG } from '../error-catalog.js';
 import type { ErrorCode } from '../errors.js';
 import { HTTP_ERROR_CODES } from './error-catalog.js';
 import { EXPORT_FORMATS, FAILURES_DEFAULT_LIMIT, FAILURES_MAX_LIMIT } from './failure-routes.js';
+import { waveOpenApi } from './openapi-waves.js';
 import { CID_PATTERN, COMPANY_SSO_ID_PATTERN } from './parse-input.js';
 import { READ_PATH_DEFAULT_LIMIT, READ_PATH_MAX_LIMIT } from './read-path-routes.js';
 import { RUNS_DEFAULT_LIMIT, RUNS_MAX_LIMIT } from './run-routes.js';
@@ -484,6 +485,7 @@ const paths: JsonObject = {
 };
 
 export function buildOpenApiDocument(): JsonObject {
+  const waves = waveOpenApi({ ref, nullable, json, errors, basic: BASIC });
   return {
     openapi: '3.1.0',
     info: {
@@ -493,7 +495,7 @@ export function buildOpenApiDocument(): JsonObject {
         'Private operator API (HTTP Basic), live progress (SSE), failure exports, metrics and the CDP read path (bearer token). Errors are always `{"error":"CODE","message":"...","details":{}}`.',
     },
     security: BASIC,
-    paths,
+    paths: { ...paths, ...waves.paths },
     components: {
       securitySchemes: {
         basicAuth: { type: 'http', scheme: 'basic', description: 'API_USERNAME / API_PASSWORD' },
@@ -503,7 +505,7 @@ export function buildOpenApiDocument(): JsonObject {
           description: 'READ_API_TOKEN (read path closed when unset)',
         },
       },
-      schemas,
+      schemas: { ...schemas, ...waves.schemas },
     },
   };
 }

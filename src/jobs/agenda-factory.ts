@@ -18,6 +18,8 @@ export interface AgendaFactoryOptions {
   lockLifetimeMs: number;
   /** Jobs this process runs at once; also its lock limit, so it never hoards jobs it cannot run. */
   concurrency: number;
+  /** Further jobs of other names (wave schedulers, #16) on top of `concurrency`. Default 0. */
+  extraSlots?: number;
   logger: Logger;
   notificationChannel?: NotificationChannel | undefined;
 }
@@ -27,9 +29,9 @@ export async function createAgenda(options: AgendaFactoryOptions): Promise<Agend
     backend: new MongoBackend({ mongo: options.db, ensureIndex: false }),
     name: options.name,
     processEvery: options.processEveryMs,
-    maxConcurrency: options.concurrency,
+    maxConcurrency: options.concurrency + (options.extraSlots ?? 0),
     defaultConcurrency: options.concurrency,
-    lockLimit: options.concurrency,
+    lockLimit: options.concurrency + (options.extraSlots ?? 0),
     defaultLockLimit: options.concurrency,
     defaultLockLifetime: options.lockLifetimeMs,
     ...(options.notificationChannel ? { notificationChannel: options.notificationChannel } : {}),

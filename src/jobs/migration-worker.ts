@@ -12,17 +12,21 @@ import { toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { ExecuteRunExit, ExecuteRunOptions } from '../migration/execute-run.js';
 import { createAgenda } from './agenda-factory.js';
+import { createAgendaJobQueue } from './agenda-job-queue.js';
 import { defineMigrationJob, RetryLaterError } from './migration-job.js';
 import {
   type ChangeStreamMode,
   chooseNotificationChannel,
   type NotificationChoice,
 } from './notification-channel-choice.js';
+import { defineWaveJob, type ExecuteWave, WAVE_SCHEDULER_SLOTS } from './wave-job.js';
 
 export interface MigrationWorkerOptions {
   db: Db;
   logger: Logger;
   execute: (runId: string, options: ExecuteRunOptions) => Promise<ExecuteRunExit>;
+  /** Carries wave schedulers too (#16), in up to WAVE_SCHEDULER_SLOTS extra job slots. */
+  executeWave?: ExecuteWave;
   owner: string;
   config: {
     concurrency: number;
@@ -55,6 +59,7 @@ export async function startMigrationWorker(options: MigrationWorkerOptions): Pro
     processEveryMs: config.processEveryMs,
     lockLifetimeMs: config.lockLifetimeMs,
     concurrency: config.concurrency,
+    extraSlots: options.executeWave ? WAVE_SCHEDULER_SLOTS : 0,
     logger,
     notificationChannel: notification.channel,
   });
@@ -69,6 +74,17 @@ export async function startMigrationWorker(options: MigrationWorkerOptions): Pro
     leaseMs: config.leaseMs,
     running,
   });
+  if (options.executeWave) {
+    defineWaveJob(agenda, {
+      execute: options.executeWave,
+      jobs: createAgendaJobQueue(agenda, options.db),
+      logger,
+      shutdown: shutdown.signal,
+      lockLifetimeMs: config.lockLifetimeMs,
+      leaseMs: config.leaseMs,
+      running,
+    });
+  }
   agenda.on('fail', (e: unknown) => {
     // A retry-later is how a job asks Agenda for another delivery, not a failure.
     if (e instanceof RetryLaterError) return;

@@ -8,6 +8,7 @@ import type { CrmNotesExtractor } from '../crm/crm-notes-extractor.js';
 import type { LockDoc, RunConfigStampDoc, RunDoc } from '../db/documents.js';
 import type { FeatureFlagsRepository } from '../db/feature-flags-repository.js';
 import type { LocksRepository } from '../db/locks-repository.js';
+import { isDuplicateKeyError } from '../db/mongo-errors.js';
 import { EMPTY_COUNTERS, type RunsRepository } from '../db/runs-repository.js';
 import { isTerminalStatus, MIGRATION_FLAG, type RunKind, type RunMode } from '../domain.js';
 import { AppError, ConflictError, toError } from '../errors.js';
@@ -149,6 +150,9 @@ export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): 
     );
     return { jobId, runId, status: 'in_progress' };
   } catch (e) {
+    // A run with this id exists already: another trigger given the same run id (a wave scheduler
+    // taking over a member mid-start, #16) created it, and the run and the lock are its own.
+    if (isDuplicateKeyError(e)) throw e;
     // Undo what this trigger wrote, so the CID is not left busy. If the undo fails too, the lock
     // is recognised as stale after TRIGGER_GRACE_MS (no run or no job), so nothing stays stuck.
     const undoFailed = (what: string) => (u: unknown) =>

@@ -21,6 +21,8 @@ import { createSilentLogger, type Logger } from '../../src/logger.js';
 import { createMetrics, type Metrics } from '../../src/metrics.js';
 import { createCancelDeps, createTriggerDeps, type TriggerDepsInput } from '../../src/migration/run-deps.js';
 import type { MigrationJobData, MigrationJobQueue } from '../../src/migration/trigger-migration.js';
+import type { WaveJobData, WaveJobQueue } from '../../src/migration/waves/wave-commands.js';
+import { createWaveCommandDeps } from '../../src/migration/waves/wave-deps.js';
 import { makeConfigStamp } from '../fixtures/builders.js';
 import { trackResource } from './leak-check.js';
 import type { TestDb } from './test-db.js';
@@ -29,6 +31,21 @@ export const API_USER = 'ops';
 export const API_PASSWORD = 'test-password-123';
 export const READ_TOKEN = 'read-token-abc';
 export const BASIC = `Basic ${Buffer.from(`${API_USER}:${API_PASSWORD}`).toString('base64')}`;
+
+/** A wave job queue that remembers what was enqueued (no Agenda); keyed on wave and generation. */
+export function createRecordingWaveQueue(): WaveJobQueue & { jobs: (WaveJobData & { jobId: string })[] } {
+  const jobs: (WaveJobData & { jobId: string })[] = [];
+  return {
+    jobs,
+    enqueue(data) {
+      const existing = jobs.find((j) => j.wave_id === data.wave_id && j.generation === data.generation);
+      if (existing) return Promise.resolve(existing.jobId);
+      const jobId = randomUUID();
+      jobs.push({ ...data, jobId });
+      return Promise.resolve(jobId);
+    },
+  };
+}
 
 /** A job queue that remembers what was enqueued (no Agenda). */
 export function createRecordingQueue(): MigrationJobQueue & {
@@ -51,6 +68,7 @@ export function createRecordingQueue(): MigrationJobQueue & {
 export interface ApiOptions {
   extractor?: Pick<CrmNotesExtractor, 'probeOrganization'>;
   jobs?: MigrationJobQueue;
+  waveJobs?: WaveJobQueue;
   triggerConfig?: Pick<TriggerDepsInput, 'triggerGraceMs' | 'queuedLockTtlMs'>;
   feedKind?: StatusFeedKind;
   pollMs?: number;
@@ -71,6 +89,7 @@ export interface ApiUnderTest {
   metrics: Metrics;
   feed: RunStatusFeed;
   jobs: MigrationJobQueue;
+  waveJobs: WaveJobQueue;
   close(): Promise<void>;
 }
 
@@ -78,7 +97,13 @@ export interface ApiUnderTest {
 export function buildApiDeps(
   t: TestDb,
   options: ApiOptions = {},
-): { deps: HttpAppDeps; metrics: Metrics; feed: RunStatusFeed; jobs: MigrationJobQueue } {
+): {
+  deps: HttpAppDeps;
+  metrics: Metrics;
+  feed: RunStatusFeed;
+  jobs: MigrationJobQueue;
+  waveJobs: WaveJobQueue;
+} {
   const repos = t.repos;
   const logger = options.logger ?? createSilentLogger();
   const metrics = createMetrics({ defaultMetrics: false });
@@ -90,6 +115,7 @@ export function buildApiDeps(
     observer: metrics.statusFeedObserver,
   });
   const jobs = options.jobs ?? createRecordingQueue();
+  const waveJobs = options.waveJobs ?? createRecordingWaveQueue();
   const now = () => new Date();
   let deps: HttpAppDeps = {
     trigger: createTriggerDeps({
@@ -103,6 +129,11 @@ export function buildApiDeps(
       ...options.triggerConfig,
     }),
     cancel: createCancelDeps({ repos, now }),
+    waves: {
+      waves: repos.waves,
+      commands: createWaveCommandDeps({ repos, jobs: waveJobs, logger, now }),
+      pollMs: options.pollMs ?? 50,
+    },
     runs: repos.runs,
     failures: repos.failures,
     readPath: { contactNotes: repos.contactNotes, contacts: repos.contacts, users: repos.users },
@@ -121,11 +152,11 @@ export function buildApiDeps(
     now,
   };
   if (options.override) deps = options.override(deps);
-  return { deps, metrics, feed, jobs };
+  return { deps, metrics, feed, jobs, waveJobs };
 }
 
 export async function startApi(t: TestDb, options: ApiOptions = {}): Promise<ApiUnderTest> {
-  const { deps, metrics, feed, jobs } = buildApiDeps(t, options);
+  const { deps, metrics, feed, jobs, waveJobs } = buildApiDeps(t, options);
   const app = createHttpApp(deps);
   options.onApp?.(app);
   const server = await startHttpServer(app, {
@@ -145,6 +176,7 @@ export async function startApi(t: TestDb, options: ApiOptions = {}): Promise<Api
     metrics,
     feed,
     jobs,
+    waveJobs,
     async close() {
       await server.close();
       untrack();
