@@ -12,6 +12,7 @@ import { registerMigrateCommand } from './migrate-command.js';
 import { registerNormalizeCommand } from './normalize-command.js';
 import { registerOperatorCommands } from './operator-commands.js';
 import { registerServeCommands } from './serve-commands.js';
+import { registerWaveCommand } from './wave-command.js';
 import { registerWorkerCommand } from './worker-command.js';
 
 export function createProgram(io: CliIo): Command {
@@ -32,6 +33,7 @@ export function createProgram(io: CliIo): Command {
   registerWorkerCommand(program, io);
   registerFlagsCommand(program, io);
   registerOperatorCommands(program, io);
+  registerWaveCommand(program, io);
   registerServeCommands(program, io);
   registerDemoCommand(program, io);
   return program;
