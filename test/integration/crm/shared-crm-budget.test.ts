@@ -11,7 +11,6 @@ import { createInProcessCrmPacer } from '../../../src/crm/crm-request-pacer.js';
 import { FAKE_CRM_DEFAULT_AUTH } from '../../../src/crm/fake/fake-crm-server.js';
 import { createHttpCrmNotesExtractor } from '../../../src/crm/http-crm-notes-extractor.js';
 import {
-  BUDGET_CUT_COOLDOWN_MS,
   BUDGET_RAISE_EVERY_MS,
   createSharedCrmBudget,
   type SharedCrmBudget,
