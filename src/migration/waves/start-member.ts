@@ -35,8 +35,9 @@ export async function triggerMember(
   request: Omit<TriggerRequest, 'cid' | 'companySsoId'>,
   runId: string,
   now: Date,
+  retryLaterMs = WAVE_RETRY_LATER_MS,
 ): Promise<StartOutcome> {
-  const retryAt = new Date(now.getTime() + WAVE_RETRY_LATER_MS);
+  const retryAt = new Date(now.getTime() + retryLaterMs);
   try {
     await trigger({ ...request, cid: member.cid, companySsoId: member.company_sso_id }, runId);
     return { kind: 'started', runId };

@@ -39,7 +39,8 @@ export interface WaveSchedulerDeps {
   logger: Logger;
   now: () => Date;
   owner: string;
-  config: { leaseMs: number; heartbeatMs: number; tickMs: number };
+  /** `retryLaterMs`: how long a refused member waits (default WAVE_RETRY_LATER_MS; tests shorten it). */
+  config: { leaseMs: number; heartbeatMs: number; tickMs: number; retryLaterMs?: number };
   observer?: WaveObserver | undefined;
 }
 
@@ -166,18 +167,16 @@ async function tick(state: SchedulerState, read: WaveDoc): Promise<WaveScheduler
     return null;
   }
   for (const member of plan.start) await startMember(state, wave, member);
-  if (!plan.idle) return null;
-  if (wave.state === 'running') {
-    if (
-      !(await state.deps.waves.finish(wave._id, state.lease.epoch, 'running', 'completed', state.deps.now()))
-    )
-      return null;
-    state.log.info({ counts: countByState(wave.members) }, 'wave_completed');
-    return ended(state, 'wave completed');
+  if (wave.state === 'paused' && !wave.members.some(isActiveMember)) {
+    // Paused with nothing running: the scheduler leaves; a resume starts a new one.
+    await state.lease.handOff();
+    return { kind: 'finished', reason: 'paused with nothing running' };
   }
-  // Paused with nothing running or left to start: the scheduler leaves; a resume starts a new one.
-  await state.lease.handOff();
-  return { kind: 'finished', reason: 'paused with nothing running' };
+  if (!plan.idle || wave.state !== 'running') return null;
+  const now = state.deps.now();
+  if (!(await state.deps.waves.finish(wave._id, state.lease.epoch, 'running', 'completed', now))) return null;
+  state.log.info({ counts: countByState(wave.members) }, 'wave_completed');
+  return ended(state, 'wave completed');
 }
 
 /** Takes each active member's state from its run, samples the fleet, writes both; the wave as written. */
@@ -276,7 +275,14 @@ async function triggerAndRecord(
 ): Promise<void> {
   const { deps } = state;
   const request = { kind: wave.kind, mode: 'restart' as const, triggeredBy: `wave:${wave._id}` };
-  const outcome = await triggerMember(deps.trigger, member, request, runId, deps.now());
+  const outcome = await triggerMember(
+    deps.trigger,
+    member,
+    request,
+    runId,
+    deps.now(),
+    deps.config.retryLaterMs,
+  );
   let changes: Partial<WaveMemberDoc>;
   if (outcome.kind === 'started') {
     const run = await deps.runs.get(runId);
