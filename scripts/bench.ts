@@ -11,9 +11,13 @@
  *     pipeline writes under when change streams are on);
  *   - re-run of the same tenant (everything skipped) → notes/s;
  *   - normalizer vs plain sanitize-html;
- *   - peak RSS at a small and a large N (must stay flat: one page in memory at a time).
+ *   - peak RSS at a small and a large N (must stay flat: one page in memory at a time);
+ *   - a rollout wave (#16, bench-wave.ts): N tenants through one CRM limited to R requests/s by
+ *     two workers × 2 runs, with the shared CRM budget and without → notes/s, utilisation, 429s.
  * Options: --notes N (default 100000), --small N (default 10000), --scenario-notes N (default
- * 10000), --page-size N (default 500). BENCH_CHANGE_STREAMS=off runs the workers on polling.
+ * 10000), --page-size N (default 500), --wave-tenants N (default 8), --wave-notes N (default
+ * 5000), --wave-rate R (default 1, requests/s), --only wave (the wave scenario alone).
+ * BENCH_CHANGE_STREAMS=off runs the workers on polling.
  * Uses MONGODB_URI when set, else the embedded database. Not part of the tests.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -36,6 +40,7 @@ import { MIGRATION_FLAG } from '../src/domain.js';
 import { createLogger } from '../src/logger.js';
 import { CRM_SCENARIOS, measureCrmScenario, type ScenarioFigures } from './bench-crm-scenarios.js';
 import { CLI_PATH, measuredRun, type RunContext, type RunFigures, WORKER_NODE_FLAGS } from './bench-run.js';
+import { measureWave, type WaveFigures } from './bench-wave.js';
 import { measureNormalizerThroughput } from './normalizer-throughput.js';
 
 const logger = createLogger({ level: 'warn', name: 'bench' });
@@ -52,6 +57,11 @@ const N = arg('notes', 100_000);
 const SMALL = arg('small', 10_000);
 const SCENARIO_NOTES = arg('scenario-notes', 10_000);
 const PAGE_SIZE = arg('page-size', 500);
+const WAVE_TENANTS = arg('wave-tenants', 8);
+const WAVE_NOTES = arg('wave-notes', 5_000);
+const WAVE_RATE = arg('wave-rate', 1);
+const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
+if (ONLY !== undefined && ONLY !== 'wave') throw new Error(`--only must be wave, got ${ONLY}`);
 /** PAGE_PREFETCH's largest value (src/config.ts): the end-to-end runs check memory there. */
 const MAX_PAGE_PREFETCH = 8;
 /** PAGE_PREFETCH's default: the CRM scenarios measure what operators get. */
@@ -77,6 +87,20 @@ async function main() {
   await createIndexMigrationRunner(db, INDEX_MIGRATIONS).up();
   const build = await db.admin().command({ buildInfo: 1 });
   say(`database: ${mongoKind} (reports MongoDB ${String(build.version)}), db ${dbName}`);
+  if (ONLY === 'wave') {
+    try {
+      await runWaveScenarios(
+        { db, repos, workerUri: withDb(uri, dbName), cli: CLI_PATH(ROOT), pageSize: PAGE_SIZE, logger, say },
+        { kind: mongoKind, version: String(build.version) },
+        started,
+      );
+    } finally {
+      await db.dropDatabase().catch(() => undefined);
+      await mongo.close();
+      await stopMongo?.();
+    }
+    return;
+  }
 
   const small: FakeTenantOptions = {
     cid: '9001',
@@ -108,18 +132,18 @@ async function main() {
       say,
     };
 
-    say(`\n[1/6] end to end, ${SMALL.toLocaleString('en-US')} notes, PAGE_PREFETCH=${MAX_PAGE_PREFETCH}`);
+    say(`\n[1/7] end to end, ${SMALL.toLocaleString('en-US')} notes, PAGE_PREFETCH=${MAX_PAGE_PREFETCH}`);
     const smallRun = await measuredRun(ctx, crm, small, MAX_PAGE_PREFETCH);
-    say(`[2/6] end to end, ${N.toLocaleString('en-US')} notes, PAGE_PREFETCH=${MAX_PAGE_PREFETCH}`);
+    say(`[2/7] end to end, ${N.toLocaleString('en-US')} notes, PAGE_PREFETCH=${MAX_PAGE_PREFETCH}`);
     const firstRun = await measuredRun(ctx, crm, large, MAX_PAGE_PREFETCH);
-    say('[3/6] re-run of the same tenant (every note already in CDP)');
+    say('[3/7] re-run of the same tenant (every note already in CDP)');
     // A successful CID refuses a new trigger (409 ALREADY_MIGRATED); operators re-run after any
     // other outcome, so the measurement re-opens the CID the way such an outcome would.
     await db
       .collection<RunDoc>('migration_runs')
       .updateMany({ cid: large.cid }, { $set: { status: 'completed_with_errors' } });
     const rerun = await measuredRun(ctx, crm, large, MAX_PAGE_PREFETCH);
-    say('[4/6] raw write limit: the same finished documents, bulk-upserted');
+    say('[4/7] raw write limit: the same finished documents, bulk-upserted');
     const raw = await rawWriteLimit(db, large.companySsoId, 'contact_notes_raw_bench', false);
     const rawWatched =
       process.env.BENCH_CHANGE_STREAMS === 'off'
@@ -127,7 +151,7 @@ async function main() {
         : await rawWriteLimit(db, large.companySsoId, 'contact_notes_raw_bench_watched', true);
     // The worker writes with a change stream open exactly when it wakes on change streams.
     const writeLimit = rawWatched ?? raw;
-    say(`[5/6] CRM scenarios, ${SCENARIO_NOTES.toLocaleString('en-US')} notes each`);
+    say(`[5/7] CRM scenarios, ${SCENARIO_NOTES.toLocaleString('en-US')} notes each`);
     const scenarios: ScenarioFigures[] = [];
     for (const [i, scenario] of CRM_SCENARIOS.entries()) {
       say(`   ${scenario.name} CRM`);
@@ -141,8 +165,10 @@ async function main() {
       );
     }
     const scenario = (name: string) => scenarios.find((x) => x.name === name);
-    say('[6/6] normalizer vs plain sanitize-html');
+    say('[6/7] normalizer vs plain sanitize-html');
     const normalizer = measureNormalizerThroughput({ count: 20_000, seed: 20_240_501, rounds: 2 });
+    say('[7/7] rollout wave through one rate-limited CRM');
+    const wave = await measureWaves(ctx);
 
     const result = {
       machine: {
@@ -174,9 +200,12 @@ async function main() {
         realistic429Share: scenario('realistic')?.pipelined.crm.rateLimitedShare ?? 0,
         peakRssLargeOverSmall: firstRun.peakRssMb / smallRun.peakRssMb,
         normalizerOverSanitizeHtml: normalizer.ratio,
+        waveUtilisation: wave.withBudget.utilisation,
+        wave429Share: wave.withBudget.rateLimitedShare,
       },
       normalizer,
       scenarios,
+      wave,
       targets: {
         pipelineOverRaw: '>= 0.5',
         scenarioPipelinedOverLimit: '>= 0.85 (every scenario)',
@@ -186,11 +215,14 @@ async function main() {
         peakRssLargeOverSmall: '<= 1.15',
         rerunOverFirstRun: '>= 1.5',
         normalizerOverSanitizeHtml: '>= 0.8',
+        waveUtilisation: '>= 0.8',
+        wave429Share: '<= 0.01',
       },
       elapsedSeconds: Math.round((Date.now() - started) / 1000),
     };
     printTable(result);
     printScenarios(scenarios);
+    printWave(wave);
     await mkdir(path.join(ROOT, 'bench-results'), { recursive: true });
     const out = path.join(
       ROOT,
@@ -206,6 +238,63 @@ async function main() {
     await mongo.close();
     await stopMongo?.();
   }
+}
+
+/** The wave scenario with the shared budget, then without it (same figures, fresh tenants). */
+async function measureWaves(
+  ctx: RunContext,
+): Promise<{ withBudget: WaveFigures; withoutBudget: WaveFigures }> {
+  const options = { tenants: WAVE_TENANTS, notesPerTenant: WAVE_NOTES, crmRatePerS: WAVE_RATE };
+  say(
+    `   with the shared budget: ${WAVE_TENANTS} tenants × ${WAVE_NOTES} notes, CRM R = ${WAVE_RATE} requests/s`,
+  );
+  const withBudget = await measureWave(ctx, { ...options, budget: true, cidBase: 9300 });
+  say('   without it (each worker paces only itself):');
+  const withoutBudget = await measureWave(ctx, { ...options, budget: false, cidBase: 9400 });
+  return { withBudget, withoutBudget };
+}
+
+async function runWaveScenarios(
+  ctx: RunContext,
+  database: { kind: string; version: string },
+  started: number,
+) {
+  say(`\n[wave] rollout wave, page size ${PAGE_SIZE}`);
+  const wave = await measureWaves(ctx);
+  const result = {
+    machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model ?? 'unknown', node: process.version },
+    database,
+    pageSize: PAGE_SIZE,
+    wave,
+    targets: { waveUtilisation: '>= 0.8', wave429Share: '<= 0.01' },
+    elapsedSeconds: Math.round((Date.now() - started) / 1000),
+  };
+  printWave(wave);
+  await mkdir(path.join(ROOT, 'bench-results'), { recursive: true });
+  const out = path.join(
+    ROOT,
+    'bench-results',
+    `bench-wave-${new Date().toISOString().replace(/[:.]/g, '-')}.json`,
+  );
+  await writeFile(out, JSON.stringify(result, null, 2));
+  say(`\n${JSON.stringify(result)}`);
+  say(`written to ${path.relative(process.cwd(), out)}`);
+}
+
+function printWave(wave: { withBudget: WaveFigures; withoutBudget: WaveFigures }) {
+  const header = ['wave', 'state', 'notes/s', 'utilisation', '429 share', 'failed runs', 'members'];
+  const rows = [wave.withBudget, wave.withoutBudget].map((f) => [
+    f.budget ? 'shared budget (0.9 R)' : 'no budget',
+    f.waveState,
+    String(f.notesPerSec),
+    `${f.utilisation.toFixed(2)} ${f.budget ? (f.utilisation >= 0.8 ? '✓' : '✗') : ''}`,
+    `${(f.rateLimitedShare * 100).toFixed(1)}% ${f.budget ? (f.rateLimitedShare <= 0.01 ? '✓' : '✗') : ''}`,
+    String(f.failedRuns),
+    JSON.stringify(f.members),
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  say('');
+  for (const row of [header, ...rows]) say(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
 }
 
 function withDb(uri: string, dbName: string): string {
