@@ -271,9 +271,11 @@ function createCrmBudget(
 ): SharedCrmBudget | null {
   const capPerS = config.crm.rateLimitPerS;
   if (capPerS === undefined || !config.crm.rootUrl) return null;
+  const key = crmBudgetKey(config.crm.rootUrl, config.crm.auth);
+  logger.info({ budget: key, cap_per_s: capPerS, burst: config.crm.burst }, 'shared crm budget on');
   return createSharedCrmBudget({
     repo: repos.crmBudget,
-    key: crmBudgetKey(config.crm.rootUrl, config.crm.auth),
+    key,
     capPerS,
     burst: config.crm.burst,
     logger,

@@ -186,6 +186,7 @@ export function createSharedCrmBudget(options: SharedCrmBudgetOptions): SharedCr
     const after = await repo.recordRateLimited(key, cid, now, pauseUntilMs);
     if (!after) return;
     remember(after);
+    if (pauseUntilMs !== null) log.warn({ cid, pause_ms: pauseUntilMs - now }, 'crm_budget_pause');
     if (now - after.last_cut_at_ms < BUDGET_CUT_COOLDOWN_MS) return;
     const toRate = Math.max(floorPerS, after.rate_per_s * BUDGET_DECREASE_FACTOR);
     if (await repo.cut(key, after, toRate, now)) {
