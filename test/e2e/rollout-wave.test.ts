@@ -64,7 +64,7 @@ const tenant = (cid: number, noteCount: number): FakeTenantOptions => ({
 /** The main wave: a small canary first, then nine tenants of mixed sizes. */
 const WAVE = [100, 320, 290, 260, 230, 200, 180, 160, 140, 120].map((n, i) => tenant(4601 + i, n));
 const CANARY_WAVE = [100, 100, 100].map((n, i) => tenant(4701 + i, n));
-const KILL_WAVE = [250, 250, 250, 250].map((n, i) => tenant(4801 + i, n));
+const KILL_WAVE = [200, 200, 200, 200].map((n, i) => tenant(4801 + i, n));
 
 beforeAll(async () => {
   crm = await startTrackedFakeCrm(
