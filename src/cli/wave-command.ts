@@ -13,7 +13,7 @@ import { WAVE_ID_PATTERN } from '../http/wave-routes.js';
 import { ApiClientError } from './api-client.js';
 import { type CliIo, EXIT, writeLine } from './cli-io.js';
 import { parsePositiveInt } from './cli-values.js';
-import { MAX_MEMBERS_FILE_BYTES, parseMembersFile } from './members-file.js';
+import { MAX_MEMBERS_FILE_BYTES, type MembersFileResult, parseMembersFile } from './members-file.js';
 import { addServiceOptions, clientFor, type ServiceFlags } from './service-options.js';
 import { formatWaveLine, waveExitCode, type WaveUpdate } from './wave-view-line.js';
 
@@ -49,16 +49,20 @@ interface StartFlags extends ServiceFlags {
   kind: string;
 }
 
-async function readMembers(file: string) {
-  // eslint-disable-next-line security/detect-non-literal-fs-filename -- the file the operator named with --file, read by the operator's own CLI (as `cat` would); never a path from a request or from CRM data
-  const info = await stat(file).catch((e: unknown) => {
-    throw new Error(`cannot read ${file}: ${toError(e).message}`);
-  });
-  if (!info.isFile()) return { ok: false as const, problems: [`${file} is not a file`] };
-  if (info.size > MAX_MEMBERS_FILE_BYTES) {
+async function readMembers(file: string): Promise<MembersFileResult> {
+  let size: number;
+  try {
+    // eslint-disable-next-line security/detect-non-literal-fs-filename -- the file the operator named with --file, read by the operator's own CLI (as `cat` would); never a path from a request or from CRM data
+    const info = await stat(file);
+    if (!info.isFile()) return { ok: false, problems: [`${file} is not a file`] };
+    size = info.size;
+  } catch (e) {
+    return { ok: false, problems: [`cannot read ${file}: ${toError(e).message}`] };
+  }
+  if (size > MAX_MEMBERS_FILE_BYTES) {
     return {
-      ok: false as const,
-      problems: [`${file} is ${info.size} bytes; a members file may have at most ${MAX_MEMBERS_FILE_BYTES}`],
+      ok: false,
+      problems: [`${file} is ${size} bytes; a members file may have at most ${MAX_MEMBERS_FILE_BYTES}`],
     };
   }
   // eslint-disable-next-line security/detect-non-literal-fs-filename -- the same --file the operator named, checked to be a regular file of bounded size just above

@@ -293,6 +293,25 @@ describe('the worker holding the wave scheduler is SIGKILLed mid-wave', () => {
   });
 });
 
+describe('notes-migrator wave with bad input', () => {
+  it('refuses a hostile members file with exit 2, naming each bad line, and starts nothing', async () => {
+    const file = path.join(dir, 'hostile.csv');
+    await writeFile(file, 'cid,company_sso_id\n4901,co-4901\n4901,co-again\n=1+1,co-x\n4902,<script>\n');
+    const res = await runCli(['wave', 'start', '--file', file, '--parallel', '0'], { env: cliEnv() });
+    expect(res.code).toBe(2);
+    expect(res.stderr).toMatch(/--parallel must be a positive integer/);
+    expect(res.stderr).toMatch(/line 3: cid 4901 is listed already on line 2/);
+    expect(res.stderr).toMatch(/line 4: cid must be a positive integer/);
+    expect(res.stderr).toMatch(/line 5: company_sso_id must be/);
+    const missing = await runCli(['wave', 'start', '--file', path.join(dir, 'nope.csv')], { env: cliEnv() });
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toMatch(/cannot read/);
+    const badId = await runCli(['wave', 'pause', '../../etc'], { env: cliEnv() });
+    expect(badId.code).toBe(2);
+    expect(await t.collections.waves.countDocuments({ 'members.cid': { $in: ['4901', '4902'] } })).toBe(0);
+  });
+});
+
 describe('two processes taking slots from one budget document', () => {
   it('never let more than rate × window + burst go in any window (timer slack: one)', async () => {
     const rate = 20;
