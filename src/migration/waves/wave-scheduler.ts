@@ -3,7 +3,9 @@
  * the wave's lease, then every `tickMs` — take each member's state from its run, sample the fleet,
  * apply the stop rule and the canary gate, start members up to `max_parallel_tenants`, cancel
  * when asked — until the wave ends, or is paused with nothing left running. Every write is fenced
- * on the lease epoch; the rules are `wave-rules.ts`, one start is `start-member.ts`.
+ * on the lease epoch; the rules are `wave-rules.ts`, one start is `start-member.ts`. About 390
+ * lines: the loop and its steps (sync, start, cancel, end) share one scheduler state and one
+ * fencing epoch, and read best as one flow.
  */
 import type { CrmBudgetRepository } from '../../db/crm-budget-repository.js';
 import type { WaveDoc, WaveMemberDoc, WavePauseDoc } from '../../db/documents.js';

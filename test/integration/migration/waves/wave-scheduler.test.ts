@@ -92,9 +92,17 @@ async function newWave(
   });
 }
 
+/** Runs a scheduler job as Agenda would: again after a retry-later (an older scheduler still handing over). */
 function startScheduler(waveId: string, generation: number, deps = schedulerDeps()): Running {
   const stop = new AbortController();
-  const r = { exit: runWaveScheduler(deps, { waveId, generation }, { shutdown: stop.signal }), stop };
+  const exit = (async () => {
+    for (;;) {
+      const result = await runWaveScheduler(deps, { waveId, generation }, { shutdown: stop.signal });
+      if (result.kind !== 'retry-later' || stop.signal.aborted) return result;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  const r = { exit, stop };
   running.push(r);
   return r;
 }
