@@ -1,10 +1,11 @@
 /**
  * `notes-migrator fake-crm`: serves the fake CRM (src/crm/fake) for local runs, demos and
- * benchmarks, prints its URL and every tenant's plan as JSON on stdout, optionally seeds the
- * matching CDP contacts and users, and stays up until SIGINT/SIGTERM (a second signal kills).
+ * benchmarks, prints its URL, its behaviour and every tenant's plan as JSON on stdout, optionally
+ * seeds the matching CDP contacts and users, and stays up until SIGINT/SIGTERM (a second signal kills).
  */
 import type { Command } from 'commander';
 
+import type { FakeCrmBehaviourOptions } from '../crm/fake/fake-crm-behaviour.js';
 import type { FakeCrmFaultOptions } from '../crm/fake/fake-crm-faults.js';
 import type { FakeCrm } from '../crm/fake/fake-crm-server.js';
 import type { FakeTenantMix, FakeTenantOptions, FakeTenantPreset } from '../crm/fake/fake-tenant-options.js';
@@ -37,6 +38,9 @@ interface FakeCrmCliOptions {
   faultDrop: string;
   faultBadEnvelope: string;
   faultGarbled: string;
+  behaviour: string;
+  behaviourSeed?: string;
+  behaviourSet: string[];
   seedCdp?: boolean;
   planOnly?: boolean;
 }
@@ -136,6 +140,18 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
       '0',
     )
     .option('--fault-garbled <share>', 'share answered 200 with a cut-off JSON body', '0')
+    .option(
+      '--behaviour <preset>',
+      'latency, rate limit and concurrency cap: instant | realistic | hubspot-like | pipedrive-like | slow',
+      'instant',
+    )
+    .option('--behaviour-seed <n>', 'seed of the latency draws (default 1)')
+    .option(
+      '--behaviour-set <key=value>',
+      'override one figure of the behaviour, repeatable (e.g. latency.sigma=0.6, rateLimit.windowLimit=100)',
+      collect,
+      [],
+    )
     .option('--seed-cdp', 'write the matching contacts and users to MongoDB (needs MONGODB_URI)')
     .option('--plan-only', 'print the plans (and seed, with --seed-cdp) without serving')
     .action(async (opts: FakeCrmCliOptions) => {
@@ -144,8 +160,11 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
       const { startFakeCrm, FAKE_CRM_DEFAULT_AUTH } = await import('../crm/fake/fake-crm-server.js');
       const { resolveFakeTenant, FAKE_TENANT_PRESETS } = await import('../crm/fake/fake-tenant-options.js');
       const { computeFakeTenantPlan } = await import('../crm/fake/fake-tenant-plan.js');
+      const { applyFakeCrmBehaviourSetting, resolveFakeCrmBehaviour } =
+        await import('../crm/fake/fake-crm-behaviour.js');
       let tenants: FakeTenantOptions[];
       let faults: FakeCrmFaultOptions;
+      let behaviour: FakeCrmBehaviourOptions;
       let port: number;
       try {
         const preset = opts.preset as FakeTenantPreset;
@@ -172,6 +191,11 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
           garbledBodyShare: parseNumber('--fault-garbled', opts.faultGarbled),
         };
         port = parseNumber('--port', opts.port);
+        behaviour = { preset: opts.behaviour as NonNullable<FakeCrmBehaviourOptions['preset']> };
+        if (opts.behaviourSeed !== undefined)
+          behaviour.seed = parseNumber('--behaviour-seed', opts.behaviourSeed);
+        for (const setting of opts.behaviourSet) applyFakeCrmBehaviourSetting(behaviour, setting);
+        resolveFakeCrmBehaviour(behaviour);
       } catch (e) {
         if (!(e instanceof AppError)) throw e;
         writeLine(io.stderr, e.message);
@@ -213,6 +237,7 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
         auth,
         tenants,
         faults,
+        behaviour,
         ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
         logger: createLogger({ level: config.logLevel, name: 'fake-crm', destination: io.stderr }),
       });
@@ -221,7 +246,13 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
         writeLine(
           io.stdout,
           JSON.stringify(
-            { url: fake.url, authRequired: auth !== null, plans, ...(cdpSeed ? { cdpSeed } : {}) },
+            {
+              url: fake.url,
+              authRequired: auth !== null,
+              behaviour: fake.behaviour,
+              plans,
+              ...(cdpSeed ? { cdpSeed } : {}),
+            },
             null,
             2,
           ),
