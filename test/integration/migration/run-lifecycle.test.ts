@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { CrmNote } from '../../../src/crm/crm-note.js';
-import { makeCrmNote } from '../../fixtures/builders.js';
+import { makeCreatorUser, makeCrmNote } from '../../fixtures/builders.js';
 import { createMemoryCrm } from '../../helpers/memory-crm.js';
 import { createRunHarness } from '../../helpers/run-harness.js';
 import { useTestDb } from '../../helpers/test-db.js';
@@ -157,6 +157,7 @@ describe('run lifecycle', () => {
         crm_data: { id: n.crmPersonId! },
       })),
     );
+    await t.collections.users.insertOne(makeCreatorUser(`co-${cid}`));
     const h = createRunHarness({
       repos: t.repos,
       extractor: createMemoryCrm(notes),
