@@ -130,7 +130,7 @@ describe('operating a running service from the CLI', () => {
       env: cliEnv(),
     });
     expect(badKind).toMatchObject({ code: 2 });
-    expect(badKind.stderr).toContain('--kind must be one of migrate, got "teleport"');
+    expect(badKind.stderr).toContain('--kind must be one of migrate, dry-run, got "teleport"');
     const unreachable = await runCli(['status', '--cid', '1'], {
       env: { NOTES_MIGRATOR_URL: 'http://127.0.0.1:9' },
     });
