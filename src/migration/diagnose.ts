@@ -101,7 +101,7 @@ export function systemicCause(f: DiagnosisFigures, t: DiagnosisThresholds): Diag
     const invalid = shareOf(f, 'CRM_PAYLOAD_INVALID');
     if (invalid.share >= t.systemicShare) {
       return systemic(f, 'CRM_PAYLOAD_INVALID', invalid, {
-        hint: `${invalid.count} of ${f.inScope} CRM notes of company ${f.companySsoId} (${pct(invalid.share)}) break the payload contract${sampleText(f, 'CRM_PAYLOAD_INVALID')} — CRM's API answers something else than this service reads; check the CRM response (docs/crm.md) before migrating`,
+        hint: `${invalid.count} of ${f.inScope} CRM notes of company ${f.companySsoId} (${pct(invalid.share)}) break the payload contract — CRM's API answers something else than this service reads; check the CRM response (docs/crm.md) before migrating`,
       });
     }
     const contacts = shareOf(f, 'CONTACT_NOT_MAPPED');
@@ -171,9 +171,4 @@ function systemic(
 
 function samplesOf(f: DiagnosisFigures, code: ReasonCode): string[] {
   return (f.tally.samples[code] ?? []).slice(0, DIAGNOSIS_SAMPLES_MAX);
-}
-
-function sampleText(f: DiagnosisFigures, code: ReasonCode): string {
-  const ids = samplesOf(f, code);
-  return ids.length > 0 ? ` (e.g. notes ${ids.join(', ')})` : '';
 }

@@ -150,8 +150,8 @@ export function finishForecast(
     forecast.verify_attachments
       ? 'and attachment downloads with their checks'
       : 'and the attachment URL checks only (downloads not measured: verify_attachments was off)',
-    `+ ${WRITE_MS_PER_NOTE} ms per note to be migrated (the bulk upsert measured by npm run bench on the test server; not measured here, a dry run writes nothing)`,
-    '; S3 uploads not included; for the whole tenant, as if the run did not halt',
+    `+ ${WRITE_MS_PER_NOTE} ms per note to be migrated (the bulk upsert measured by npm run bench on the test server; not measured here, a dry run writes nothing);`,
+    'S3 uploads not included; for the whole tenant, as if the run did not halt',
   ].join(' ');
   return {
     ...forecast,
