@@ -11,6 +11,7 @@ import type { FakeCrm } from '../crm/fake/fake-crm-server.js';
 import type { FakeTenantMix, FakeTenantOptions, FakeTenantPreset } from '../crm/fake/fake-tenant-options.js';
 import { AppError, toError } from '../errors.js';
 import { createLogger } from '../logger.js';
+import { setOwn } from '../own-properties.js';
 import { type CliIo, EXIT, loadConfigOrReport, writeLine } from './cli-io.js';
 
 export interface FakeCrmCommandDeps {
@@ -104,7 +105,7 @@ function parseMix(entries: string[]): Partial<FakeTenantMix> {
     const m = /^(\w+)=(.+)$/.exec(entry);
     if (!m?.[1] || !m[2])
       throw new AppError('VALIDATION_ERROR', `--mix must be key=fraction, got ${JSON.stringify(entry)}`);
-    mix[m[1]] = parseNumber(`--mix ${m[1]}`, m[2]);
+    setOwn(mix, m[1], parseNumber(`--mix ${m[1]}`, m[2]));
   }
   return mix;
 }
@@ -218,7 +219,7 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
         const mongo = await connectMongo({ uri: config.mongo.uri, dbName: config.mongo.dbName });
         try {
           cdpSeed = {};
-          for (const t of tenants) cdpSeed[t.cid] = await seedCdp(mongo.db, resolveFakeTenant(t));
+          for (const t of tenants) setOwn(cdpSeed, t.cid, await seedCdp(mongo.db, resolveFakeTenant(t)));
         } finally {
           await mongo.close();
         }

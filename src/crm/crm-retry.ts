@@ -32,7 +32,20 @@ export interface RetryPolicy {
   delaysMs: readonly number[];
   /** A longer `Retry-After` is cut down to this. */
   maxRetryAfterMs: number;
+  /**
+   * With a pacer, a 429 with `Retry-After` is the CRM saying when to come back, not a failure:
+   * such answers do not use up `delaysMs`, up to this many per request (then the request fails
+   * as rate-limited). Default `DEFAULT_MAX_PACED_RATE_LIMITS`.
+   */
+  maxPacedRateLimits?: number;
 }
+
+/**
+ * 20 paced 429s per request: at the default 30 s `Retry-After` cap that is up to 10 minutes of
+ * waiting on a saturated CRM before a page gives up, while a CRM that never lets anyone through
+ * still ends the run instead of holding it forever.
+ */
+export const DEFAULT_MAX_PACED_RATE_LIMITS = 20;
 
 export interface RetryInfo {
   /** The attempt that failed, 1-based. */
@@ -63,6 +76,9 @@ export async function runWithRetries<T>(
   deps: RetryDeps,
 ): Promise<RetryOutcome<T>> {
   const paced = deps.pacer;
+  const maxPacedRateLimits = policy.maxPacedRateLimits ?? DEFAULT_MAX_PACED_RATE_LIMITS;
+  let failures = 0;
+  let pacedRateLimits = 0;
   for (let n = 1; ; n++) {
     deps.signal?.throwIfAborted();
     await paced?.pacer.acquire(paced.context, deps.signal);
@@ -76,8 +92,14 @@ export async function runWithRetries<T>(
     // The pacer owns a 429's Retry-After: the next acquire waits it out, together with every other request.
     const pausedByPacer = paced !== undefined && status === 429 && cappedMs !== null;
     if (paced && status === 429) paced.pacer.onRateLimited(cappedMs);
-    const scheduled = policy.delaysMs[n - 1];
-    if (scheduled === undefined) return { ok: false, failure: result.failure, attempts: n };
+    if (pausedByPacer && ++pacedRateLimits <= maxPacedRateLimits) {
+      deps.onRetry?.({ attempt: n, status, reason, delayMs: cappedMs });
+      continue;
+    }
+    const scheduled = policy.delaysMs[failures++];
+    if (scheduled === undefined || pacedRateLimits > maxPacedRateLimits) {
+      return { ok: false, failure: result.failure, attempts: n };
+    }
     const delayMs = cappedMs ?? scheduled;
     deps.onRetry?.({ attempt: n, status, reason, delayMs });
     if (!pausedByPacer) await deps.sleep(delayMs, deps.signal);

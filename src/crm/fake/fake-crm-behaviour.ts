@@ -4,6 +4,7 @@
  * figures and their sources are in docs/crm.md §4 and /work/shared/RESEARCH-SCALE.md §4, §7.1.
  */
 import { ValidationError } from '../../errors.js';
+import { ownValue, setOwn } from '../../own-properties.js';
 
 export const FAKE_CRM_BEHAVIOUR_PRESETS = [
   'instant',
@@ -256,12 +257,13 @@ export function applyFakeCrmBehaviourSetting(options: FakeCrmBehaviourOptions, s
   const template: Record<string, unknown> | undefined = isSettingGroup(group)
     ? { ...PRESETS.realistic[group] }
     : undefined;
-  if (!isSettingGroup(group) || !template || !field || rest.length > 0 || !(field in template)) {
+  // Own fields only: `in` would accept inherited names (`constructor`, `__proto__`).
+  if (!isSettingGroup(group) || !template || !field || rest.length > 0 || !Object.hasOwn(template, field)) {
     throw new ValidationError(
       `unknown behaviour setting ${JSON.stringify(key)}; known: seed, ${knownSettingKeys().join(', ')}`,
     );
   }
-  const kind = typeof template[field];
+  const kind = typeof ownValue(template, field);
   const value =
     kind === 'boolean'
       ? parseSettingBoolean(key, raw)
@@ -269,7 +271,7 @@ export function applyFakeCrmBehaviourSetting(options: FakeCrmBehaviourOptions, s
         ? parseSettingNumber(key, raw)
         : raw;
   const overrides: Record<string, unknown> = (options[group] ??= {});
-  overrides[field] = value;
+  setOwn(overrides, field, value);
 }
 
 /** Every `group.field` key `--behaviour-set` accepts, for help and error messages. */

@@ -4,6 +4,7 @@
  */
 import { createHash } from 'node:crypto';
 
+import { countOwn, ownEntry } from '../../own-properties.js';
 import type { FakeCrmBehaviourPreset } from './fake-crm-behaviour.js';
 import type { FakeRateLimitWindowName } from './fake-rate-limiter.js';
 
@@ -98,9 +99,11 @@ export function createFakeCrmCounters(
     g.now = value;
     g.peak = Math.max(g.peak, value);
   };
-  const cidTally = (cid: string) => (c.byCid[cid] ??= { requests: 0, ok: 0, rateLimited: 0, notesServed: 0 });
+  // CIDs and tokens come from requests: own properties only, so `__proto__` is just a key.
+  const cidTally = (cid: string) =>
+    ownEntry(c.byCid, cid, () => ({ requests: 0, ok: 0, rateLimited: 0, notesServed: 0 }));
   const tallies = (cid: string, token: string) => ({
-    token: (c.byToken[token] ??= { requests: 0, ok: 0, rateLimited: 0 }),
+    token: ownEntry(c.byToken, token, () => ({ requests: 0, ok: 0, rateLimited: 0 })),
     cid: cidTally(cid),
   });
 
@@ -116,7 +119,7 @@ export function createFakeCrmCounters(
     notesFinished(cid, token, status) {
       set(c.inFlight, Math.max(0, c.inFlight.now - 1));
       if (!hasConcurrencyCap) set(c.serving, c.inFlight.now);
-      c.byStatus[String(status)] = (c.byStatus[String(status)] ?? 0) + 1;
+      countOwn(c.byStatus, String(status));
       const t = tallies(cid, token);
       if (status >= 200 && status < 300) {
         c.ok++;

@@ -12,6 +12,7 @@ import type { AddressInfo } from 'node:net';
 
 import { toError } from '../../errors.js';
 import { createSilentLogger, type Logger } from '../../logger.js';
+import { countOwn } from '../../own-properties.js';
 import { CRM_MAX_PAGE_SIZE } from '../crm-notes-extractor.js';
 import { handleFakeOnlyRoute, isFakeOnlyRoute } from './fake-crm-admin-routes.js';
 import {
@@ -142,6 +143,7 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
   };
 
   const isAuthorized = (header: string | undefined) => {
+    // eslint-disable-next-line security/detect-possible-timing-attacks -- tests whether auth is configured at all; the credential itself is compared with timingSafeEqual below
     if (auth === null) return true;
     const given = Buffer.from(header ?? '');
     const expected = Buffer.from(auth);
@@ -297,7 +299,7 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
     stats.requests++;
     res.once('close', () => {
       const status = res.headersSent ? String(res.statusCode) : '0';
-      stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
+      countOwn(stats.byStatus, status);
     });
     const url = new URL(req.url ?? '/', 'http://fake-crm.local');
     const handle = async () => {

@@ -146,11 +146,49 @@ describe('runWithRetries with a pacer', () => {
       'acquire',
       'rateLimited:30000', // cut to the cap; no own sleep
       'acquire',
-      'rateLimited:null', // no Retry-After: the request keeps its own 3 s backoff
+      'rateLimited:null', // no Retry-After: the request keeps its own backoff
       'acquire',
       'acquire', // a 503 reports nothing; its Retry-After is the request's own wait
       'success',
     ]);
-    expect(slept).toEqual([3_000, 2_000]);
+    // The paced 429 used no step of the 1/3/9 s schedule: the next failure waits its first step.
+    expect(slept).toEqual([1_000, 2_000]);
+  });
+
+  it('lets paced 429s through without using up the failure schedule, up to a cap per request', async () => {
+    const { pacer } = recordingPacer();
+    const slept: number[] = [];
+    const policy = { delaysMs: [1_000, 3_000, 9_000], maxRetryAfterMs: 30_000, maxPacedRateLimits: 5 };
+    const deps = {
+      sleep: (ms: number) => (slept.push(ms), Promise.resolve()),
+      pacer: { pacer, context: PAGE },
+    };
+    // Five paced 429s, then two 503s, then success: 8 attempts, and only the 503s slept.
+    const answers = [
+      ...Array<AttemptResult<string>>(5).fill(fail(429, 1_000)),
+      fail(503),
+      fail(503),
+      { ok: true as const, value: 'page' },
+    ];
+    expect(await runWithRetries(() => Promise.resolve(answers.shift()!), policy, deps)).toEqual({
+      ok: true,
+      value: 'page',
+      attempts: 8,
+    });
+    expect(slept).toEqual([1_000, 3_000]);
+    // A CRM that never lets the request through ends it once the cap is passed.
+    const always = await runWithRetries(() => Promise.resolve(fail(429, 1_000)), policy, deps);
+    expect(always).toMatchObject({ ok: false, attempts: 6, failure: { status: 429 } });
+  });
+
+  it('without a pacer, every 429 is one step of the schedule, as before', async () => {
+    const slept: number[] = [];
+    const outcome = await runWithRetries(
+      () => Promise.resolve(fail(429, 2_000)),
+      { delaysMs: [1_000, 3_000, 9_000], maxRetryAfterMs: 30_000 },
+      { sleep: (ms) => (slept.push(ms), Promise.resolve()) },
+    );
+    expect(outcome).toMatchObject({ ok: false, attempts: 4 });
+    expect(slept).toEqual([2_000, 2_000, 2_000]);
   });
 });

@@ -121,5 +121,12 @@ describe('fake CRM behaviour presets', () => {
       'must be true or false',
     );
     expect(() => applyFakeCrmBehaviourSetting(options, 'sigma')).toThrow('key=value');
+    // Inherited names are not fields (#18): `in` would have let them through.
+    for (const key of ['latency.constructor', 'latency.__proto__', 'rateLimit.toString']) {
+      expect(() => applyFakeCrmBehaviourSetting(options, `${key}=1`), key).toThrow(
+        /unknown behaviour setting/,
+      );
+    }
+    expect(Object.keys(options.latency ?? {})).toEqual(['sigma', 'applyToFiles']);
   });
 });
