@@ -200,9 +200,7 @@ export function fakeNoteTraits(tenant: FakeTenant, index: number): FakeNoteTrait
     hasAttachments &&
     !emptyWithAttachments &&
     createSeededRandom(mixSeed(tenant.seed, index, SALT_UNLISTED_HOST)).chance(m.attachmentUnlistedHostShare);
-  const attachments = hasAttachments
-    ? attachmentTraits(tenant, r, emptyWithAttachments, unlistedHost)
-    : [];
+  const attachments = hasAttachments ? attachmentTraits(tenant, r, emptyWithAttachments, unlistedHost) : [];
   const malformation = category === 'malformed' ? r.pick(MALFORMATIONS) : null;
 
   const createdAtMs = EPOCH_MS + index * NOTE_SPACING_MS + r.int(0, NOTE_SPACING_MS - 1_000);
