@@ -31,7 +31,13 @@ export function forecastLines(cid: string, f: ForecastView): string[] {
   const outcome = f.terminal_status
     ? `a real run would end ${f.terminal_status}${halt ? ` after page ${halt.page}` : ''} · match ${pct(f.match_pct)}`
     : 'incomplete: the dry run has not read every page';
-  const minutes = f.estimated_duration ? (f.estimated_duration.total_ms / 60_000).toFixed(1) : null;
+  const totalMs = f.estimated_duration?.total_ms ?? null;
+  const duration =
+    totalMs === null
+      ? null
+      : totalMs < 600_000
+        ? `${Math.round(totalMs / 1000)} s`
+        : `${(totalMs / 60_000).toFixed(0)} min`;
   const a = f.attachments;
   return [
     '',
@@ -52,10 +58,10 @@ export function forecastLines(cid: string, f: ForecastView): string[] {
     '    warnings by reason:',
     ...byReasonLines(f.warnings_by_reason),
     ...(f.diagnosis ? [`  ${diagnosisLine(f.diagnosis)}`] : []),
-    ...(f.estimated_duration && minutes !== null
+    ...(f.estimated_duration && duration !== null
       ? [
           oneLine(
-            `  estimated duration of the real run: ~${minutes} min (estimate: ${f.estimated_duration.basis})`,
+            `  estimated duration of the real run: ~${duration} (estimate: ${f.estimated_duration.basis})`,
           ),
         ]
       : []),
