@@ -106,11 +106,11 @@ describe('fake tenant plan', () => {
     }
   });
 
-  it('plans 100,000 notes within two seconds', () => {
+  // How fast is a benchmark question (STYLE.md: no timed tests); here only that it adds up.
+  it('plans 100,000 notes, every one in exactly one bucket', () => {
     const tenant = resolveFakeTenant({ cid: 'big', companySsoId: 'co', noteCount: 100_000 });
-    const started = performance.now();
     const plan = computeFakeTenantPlan(tenant);
     expect(plan.notesTotal).toBe(100_000);
-    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(plan.expectedMigrated + plan.expectedFailed + plan.outOfScope).toBe(100_000);
   });
 });
