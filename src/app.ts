@@ -6,7 +6,7 @@
 import type { Agenda } from 'agenda';
 import type { Db } from 'mongodb';
 
-import { createAttachmentProcessor } from './attachments/attachment-processor.js';
+import { type AttachmentHandlers, createAttachmentHandlers } from './attachments/attachment-processor.js';
 import { createS3AttachmentStore } from './attachments/s3-attachment-store.js';
 import type { Config } from './config.js';
 import type { CrmNotesExtractor } from './crm/crm-notes-extractor.js';
@@ -34,6 +34,7 @@ import {
   createTriggerDeps,
   runSettingsOf,
 } from './migration/run-deps.js';
+import type { RunKindDeps } from './migration/run-step.js';
 import { createWaveCommandDeps, createWaveSchedulerDeps } from './migration/waves/wave-deps.js';
 import { runWaveScheduler } from './migration/waves/wave-scheduler.js';
 import { onceUntilFailure } from './once-until-failure.js';
@@ -42,9 +43,10 @@ import { readServiceVersion } from './service-version.js';
 
 export interface AppOverrides {
   now?: () => Date;
-  /** Test seams: replace the HTTP CRM client or the attachment pipeline. */
+  /** Test seams: replace the HTTP CRM client or the attachment pipeline (re-hosting and the dry run's checks). */
   extractor?: CrmNotesExtractor;
   attachments?: AttachmentRehoster;
+  vetAttachments?: RunKindDeps['vetAttachments'];
   observer?: MigrationObserver;
 }
 
@@ -96,10 +98,15 @@ export async function createApp(
     const extractor =
       overrides.extractor ?? createCrmExtractor(config, logger, (info) => metrics.onCrmRetry(info), budget);
     const configStamp = createRunConfigStamp(config, readServiceVersion());
+    const handlers = createAttachments(config, logger, stack);
     const executeDeps = createExecuteRunDeps({
       repos,
       extractor,
-      attachments: overrides.attachments ?? createAttachments(config, logger, stack),
+      attachments: overrides.attachments ?? handlers.processor,
+      vetAttachments: overrides.vetAttachments ?? {
+        urls: handlers.vetUrls,
+        downloads: handlers.checkDownloads,
+      },
       settings: runSettingsOf(config),
       configStamp,
       logger,
@@ -310,8 +317,8 @@ function createAttachments(
   config: Readonly<Config>,
   logger: Logger,
   stack: ReleaseStack,
-): AttachmentRehoster {
+): AttachmentHandlers {
   const store = createS3AttachmentStore(config.s3);
   stack.defer('s3 client', () => store.close());
-  return createAttachmentProcessor({ config: config.attachments, store, logger });
+  return createAttachmentHandlers({ config: config.attachments, store, logger });
 }

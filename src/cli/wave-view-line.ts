@@ -4,7 +4,9 @@
  * members' diagnoses.
  */
 
+import type { WaveMemberDiagnosisDoc } from '../db/documents.js';
 import { ownValue } from '../own-properties.js';
+import { diagnosisLine } from './forecast-report.js';
 
 /** The parts of the wave body (GET /private/notes/waves/:id) the CLI shows. */
 export interface WaveUpdate {
@@ -18,7 +20,7 @@ export interface WaveUpdate {
   pause: {
     cause: string;
     message: string;
-    members: { cid: string; state: string; diagnosis: unknown }[];
+    members: { cid: string; state: string; diagnosis: WaveMemberDiagnosisDoc | null }[];
   } | null;
   fleet: {
     budget: { rate_per_s: number; cap_per_s: number } | null;
@@ -56,7 +58,8 @@ export function formatWaveLine(w: WaveUpdate): string {
   let line = parts.join(' · ');
   if (w.state === 'paused' && w.pause) {
     line += `\n  paused (${w.pause.cause}): ${w.pause.message}`;
-    for (const m of w.pause.members) line += `\n    CID ${m.cid} ${m.state}: ${JSON.stringify(m.diagnosis)}`;
+    for (const m of w.pause.members)
+      line += `\n    CID ${m.cid} ${m.state}: ${memberDiagnosisLine(m.diagnosis)}`;
   }
   return line;
 }
@@ -67,6 +70,17 @@ export function waveExitCode(w: WaveUpdate): number {
     (s) => (ownValue(w.counts, s) ?? 0) > 0,
   );
   return w.state === 'completed' && !bad ? 0 : 1;
+}
+
+/** Why a member stopped, in one line: the diagnosed cause and hint when there is one, else the halt reason or error. */
+function memberDiagnosisLine(d: WaveMemberDiagnosisDoc | null): string {
+  if (!d) return 'no diagnosis';
+  const why = d.would_halt
+    ? `a real run would halt on page ${d.would_halt.page} (${d.would_halt.reason})`
+    : d.error
+      ? `${d.error.code}: ${d.error.message}`
+      : (d.halt_reason ?? 'stopped');
+  return d.cause ? `${JSON.stringify(why)} · ${diagnosisLine(d.cause)}` : JSON.stringify(why);
 }
 
 function formatSeconds(s: number): string {

@@ -57,7 +57,7 @@ export function waveOpenApi(h: OpenApiHelpers): { schemas: JsonObject; paths: Js
         description: 'Why it was skipped, or refused for now (`JOB_ALREADY_RUNNING`: retried at `retry_at`).',
       },
       retry_at: { type: ['string', 'null'], format: 'date-time' },
-      diagnosis: { description: "A halted or failed run's `halt_diagnosis`, else its halt reason or error." },
+      diagnosis: { oneOf: [{ type: 'null' }, ref('WaveMemberDiagnosis')] },
       progress_pct: { type: 'number' },
       notes_processed: { type: 'integer' },
       notes_total: nullable('integer'),
@@ -70,7 +70,41 @@ export function waveOpenApi(h: OpenApiHelpers): { schemas: JsonObject; paths: Js
       finished_at: { type: ['string', 'null'], format: 'date-time' },
     },
   };
+  const memberDiagnosis: JsonObject = {
+    type: 'object',
+    description:
+      'Why the run halted or failed, or (dry-run wave) where its forecast says a real run would halt; null otherwise.',
+    required: ['cause', 'halt_reason', 'failure_rate', 'error', 'would_halt'],
+    properties: {
+      cause: {
+        oneOf: [{ type: 'null' }, ref('Diagnosis')],
+        description: "The run's `halt_diagnosis` (or the forecast's diagnosis at its would-be halt).",
+      },
+      halt_reason: nullable('string'),
+      failure_rate: { type: 'number' },
+      error: {
+        oneOf: [
+          { type: 'null' },
+          { type: 'object', properties: { code: { type: 'string' }, message: { type: 'string' } } },
+        ],
+      },
+      would_halt: {
+        oneOf: [
+          { type: 'null' },
+          {
+            type: 'object',
+            properties: {
+              page: { type: 'integer' },
+              trigger: { type: 'string', enum: ['systemic', 'failure_rate', 'warning_rate'] },
+              reason: { type: 'string' },
+            },
+          },
+        ],
+      },
+    },
+  };
   const schemas: JsonObject = {
+    WaveMemberDiagnosis: memberDiagnosis,
     CreateWaveRequest: {
       type: 'object',
       additionalProperties: false,
@@ -108,7 +142,8 @@ export function waveOpenApi(h: OpenApiHelpers): { schemas: JsonObject; paths: Js
           type: 'integer',
           minimum: 1,
           default: 1,
-          description: 'This many members `halted` or `failed` pause the wave.',
+          description:
+            'This many members `halted` or `failed` (in a dry-run wave also: whose forecast says a real run would halt) pause the wave.',
         },
         kind: { type: 'string', enum: [...WAVE_RUN_KINDS], default: 'migrate' },
       },
@@ -161,7 +196,15 @@ export function waveOpenApi(h: OpenApiHelpers): { schemas: JsonObject; paths: Js
                 at: date,
                 members: {
                   type: 'array',
-                  items: { type: 'object' },
+                  items: {
+                    type: 'object',
+                    properties: {
+                      cid: { type: 'string' },
+                      state: { type: 'string', enum: [...WAVE_MEMBER_STATES] },
+                      run_id: nullable('string'),
+                      diagnosis: { oneOf: [{ type: 'null' }, ref('WaveMemberDiagnosis')] },
+                    },
+                  },
                   description: 'The members that paused it, with their diagnoses.',
                 },
               },

@@ -70,6 +70,8 @@ export interface ApiOptions {
   jobs?: MigrationJobQueue;
   waveJobs?: WaveJobQueue;
   triggerConfig?: Pick<TriggerDepsInput, 'triggerGraceMs' | 'queuedLockTtlMs'>;
+  /** CRM page size stamped on triggered runs; default 3. */
+  pageSize?: number;
   feedKind?: StatusFeedKind;
   pollMs?: number;
   config?: Partial<HttpAppConfig>;
@@ -122,8 +124,8 @@ export function buildApiDeps(
       repos,
       extractor: options.extractor ?? { probeOrganization: () => Promise.resolve({ total: 3 }) },
       jobs,
-      pageSize: 3,
-      configStamp: makeConfigStamp({ page_size: 3 }),
+      pageSize: options.pageSize ?? 3,
+      configStamp: makeConfigStamp({ page_size: options.pageSize ?? 3 }),
       logger,
       now,
       ...options.triggerConfig,

@@ -1,18 +1,31 @@
 /**
  * A member's fields as its run says they are (#16): state, progress and, for a run that halted or
- * failed, its diagnosis — `halt_diagnosis` when the run has one (the dry-run issue #13 adds it),
- * else its halt reason or error. Pure: run in, member changes out.
+ * failed (or a dry run that says a real run would halt), why — its diagnosis (#13), halt reason,
+ * error. Pure: run in, member changes out.
  */
-import type { RunDoc, WaveMemberDoc } from '../../db/documents.js';
+import type { RunDoc, WaveMemberDiagnosisDoc, WaveMemberDoc } from '../../db/documents.js';
 import { isTerminalStatus } from '../../domain.js';
 
-/** What a halted or failed run says about why (shown in the wave's pause and status). */
-export function diagnosisOf(run: RunDoc): unknown {
-  const stored = (run as RunDoc & { halt_diagnosis?: unknown }).halt_diagnosis;
-  if (stored !== undefined && stored !== null) return stored;
-  if (run.halt_reason) return { halt_reason: run.halt_reason, failure_rate: run.failure_rate };
-  if (run.error) return { error: run.error.code, message: run.error.message };
-  return null;
+/** Why a finished run stopped, or where a finished dry run says a real one would; null when neither. */
+export function diagnosisOf(run: RunDoc): WaveMemberDiagnosisDoc | null {
+  if (run.status === 'halted' || run.status === 'failed') {
+    return {
+      cause: run.halt_diagnosis ?? null,
+      halt_reason: run.halt_reason,
+      failure_rate: run.failure_rate,
+      error: run.error,
+      would_halt: null,
+    };
+  }
+  const wouldHalt = isTerminalStatus(run.status) ? (run.forecast?.would_halt ?? null) : null;
+  if (!wouldHalt) return null;
+  return {
+    cause: wouldHalt.diagnosis,
+    halt_reason: null,
+    failure_rate: wouldHalt.failure_rate,
+    error: null,
+    would_halt: { page: wouldHalt.page, trigger: wouldHalt.trigger, reason: wouldHalt.reason },
+  };
 }
 
 /** The member's changes for its run's current state; empty when nothing changed. */
@@ -35,7 +48,7 @@ export function memberChangesFromRun(member: WaveMemberDoc, run: RunDoc): Partia
     next.state = run.status;
     next.finished_at = run.finished_at ?? run.updated_at;
     next.notes_per_s = null;
-    next.diagnosis = run.status === 'halted' || run.status === 'failed' ? diagnosisOf(run) : null;
+    next.diagnosis = diagnosisOf(run);
   }
   return changedOnly(member, next);
 }

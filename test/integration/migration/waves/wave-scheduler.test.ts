@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 
 import { afterEach, describe, expect, it } from 'vitest';
 
-import type { RunDoc, WaveDoc } from '../../../../src/db/documents.js';
+import type { DiagnosisDoc, RunDoc, WaveDoc } from '../../../../src/db/documents.js';
 import { MIGRATION_FLAG, type TerminalRunStatus } from '../../../../src/domain.js';
 import { createSilentLogger } from '../../../../src/logger.js';
 import {
@@ -275,14 +275,18 @@ describe('wave scheduler: stop rule and resume', () => {
       'the next member after one halt',
     );
     expect(next.state).toBe('running');
-    const diagnosis = {
-      cause: 'CONTACT_NOT_MAPPED',
+    const cause: DiagnosisDoc = {
+      reason_code: 'CONTACT_NOT_MAPPED',
       share: 0.98,
+      count: 49,
+      sample_note_ids: ['n1', 'n2'],
       hint: 'contacts of company X are not in CDP',
+      systemic: true,
     };
     await endRun(three.members[1]!.run_id, 'failed', {
       error: { code: 'CRM_EXTRACT_FAILED', message: 'x' },
-      ...({ halt_diagnosis: diagnosis } as Partial<RunDoc>),
+      failure_rate: 0.98,
+      halt_diagnosis: cause,
     });
     const paused = await until(w._id, (d) => d.state === 'paused', 'the stop rule to pause the wave');
     expect(paused.pause).toMatchObject({ cause: 'stop_rule', by: 'stop rule' });
@@ -290,9 +294,25 @@ describe('wave scheduler: stop rule and resume', () => {
       expect.objectContaining({
         cid: members[0]!.cid,
         state: 'halted',
-        diagnosis: { halt_reason: 'failure rate 0.5 > 0.01', failure_rate: 0.5 },
+        diagnosis: {
+          cause: null,
+          halt_reason: 'failure rate 0.5 > 0.01',
+          failure_rate: 0.5,
+          error: null,
+          would_halt: null,
+        },
       }),
-      expect.objectContaining({ cid: members[1]!.cid, state: 'failed', diagnosis }),
+      expect.objectContaining({
+        cid: members[1]!.cid,
+        state: 'failed',
+        diagnosis: {
+          cause,
+          halt_reason: null,
+          failure_rate: 0.98,
+          error: { code: 'CRM_EXTRACT_FAILED', message: 'x' },
+          would_halt: null,
+        },
+      }),
     ]);
     await new Promise((r) => setTimeout(r, 200));
     expect((await wave(w._id)).members[4]?.state).toBe('pending');
