@@ -127,6 +127,13 @@ export const MIGRATION_FLAG = 'crm_notes_migration_enabled';
 /** Owner label used when CRM gives no display name for an unmapped creator (breakdown Task 2.1). */
 export const UNKNOWN_OWNER_LABEL = '[Legacy CRM User]';
 
+/**
+ * The run kinds a wave may carry (#16): runs of one tenant each that migrate or forecast its notes.
+ * The others (reconcile, repair, rollback of a run) are one operator decision per tenant, not a rollout.
+ */
+export const WAVE_RUN_KINDS = ['migrate', 'dry_run'] as const satisfies readonly RunKind[];
+export type WaveRunKind = (typeof WAVE_RUN_KINDS)[number];
+
 /** The Agenda job that carries a wave's scheduler (one live scheduler per wave, fenced by its lease). */
 export const WAVE_JOB_NAME = 'crm-notes-wave';
 

@@ -7,7 +7,7 @@ import { readFile, stat } from 'node:fs/promises';
 
 import type { Command } from 'commander';
 
-import { RUN_KINDS } from '../domain.js';
+import { WAVE_RUN_KINDS } from '../domain.js';
 import { toError } from '../errors.js';
 import { WAVE_ID_PATTERN } from '../http/wave-routes.js';
 import { ApiClientError } from './api-client.js';
@@ -40,6 +40,9 @@ function waveIdOrExit(io: CliIo, raw: string): string | null {
   ]);
   return null;
 }
+
+/** The kinds as the CLI spells them (`dry_run` → `dry-run`; both are accepted). */
+const WAVE_KINDS_SPELLED = WAVE_RUN_KINDS.map((k) => k.replaceAll('_', '-')).join(', ');
 
 interface StartFlags extends ServiceFlags {
   file: string;
@@ -74,9 +77,11 @@ function startOptions(opts: StartFlags): { problems: string[]; body?: Record<str
     opts.canary.trim() === '0' ? { ok: true as const, value: 0 } : parsePositiveInt(opts.canary, '--canary');
   const parallel = parsePositiveInt(opts.parallel, '--parallel');
   const stopAfter = parsePositiveInt(opts.stopAfter, '--stop-after');
-  const kind = RUN_KINDS.find((k) => k === opts.kind || k.replaceAll('_', '-') === opts.kind);
+  const kind = WAVE_RUN_KINDS.find((k) => k === opts.kind || k.replaceAll('_', '-') === opts.kind);
   const problems = [canary, parallel, stopAfter].flatMap((p) => (p.ok ? [] : [p.message]));
-  if (!kind) problems.push(`--kind must be one of ${RUN_KINDS.join(', ')}, got ${JSON.stringify(opts.kind)}`);
+  if (!kind) {
+    problems.push(`--kind must be one of ${WAVE_KINDS_SPELLED}, got ${JSON.stringify(opts.kind)}`);
+  }
   if (problems.length > 0 || !canary.ok || !parallel.ok || !stopAfter.ok) return { problems };
   return {
     problems,
@@ -107,7 +112,7 @@ export function registerWaveCommand(program: Command, io: CliIo): void {
       .option('--canary <n>', 'members that run first and must succeed before the rest start (0 = none)', '1')
       .option('--parallel <n>', 'tenants running at once (max_parallel_tenants)', '4')
       .option('--stop-after <k>', 'this many halted or failed members pause the wave', '1')
-      .option('--kind <kind>', 'what each run does: migrate (or dry-run where available)', 'migrate'),
+      .option('--kind <kind>', `what each run does: ${WAVE_KINDS_SPELLED}`, 'migrate'),
   ).action((opts: StartFlags) =>
     guarded(io, async () => {
       const options = startOptions(opts);

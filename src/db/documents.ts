@@ -13,6 +13,7 @@ import type {
   Severity,
   TerminalRunStatus,
   WaveMemberState,
+  WaveRunKind,
   WaveState,
 } from '../domain.js';
 
@@ -416,7 +417,7 @@ export interface WaveFleetDoc {
 
 export interface WaveDoc {
   _id: string;
-  kind: RunKind;
+  kind: WaveRunKind;
   state: WaveState;
   canary: number;
   max_parallel_tenants: number;

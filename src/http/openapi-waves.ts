@@ -2,7 +2,7 @@
  * The wave routes' part of the OpenAPI document (#16): their schemas and paths, built with the
  * main document's helpers (passed in, so there is no import cycle). Data, like openapi.ts.
  */
-import { WAVE_MEMBER_STATES, WAVE_STATES } from '../domain.js';
+import { WAVE_MEMBER_STATES, WAVE_RUN_KINDS, WAVE_STATES } from '../domain.js';
 import type { ErrorCode } from '../errors.js';
 import { CID_PATTERN, COMPANY_SSO_ID_PATTERN } from './parse-input.js';
 import {
@@ -10,7 +10,6 @@ import {
   MAX_WAVE_MEMBERS,
   WAVE_ID_PATTERN,
   WAVE_MAX_BODY_BYTES,
-  WAVE_RUN_KINDS,
   WAVES_DEFAULT_LIMIT,
   WAVES_MAX_LIMIT,
 } from './wave-routes.js';

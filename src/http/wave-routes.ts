@@ -8,7 +8,7 @@ import type { Context } from 'koa';
 import { z } from 'zod';
 
 import type { WavesRepository } from '../db/waves-repository.js';
-import { RUN_KINDS, type RunKind } from '../domain.js';
+import { WAVE_RUN_KINDS } from '../domain.js';
 import { AppError } from '../errors.js';
 import {
   cancelWave,
@@ -36,11 +36,6 @@ export const WAVE_MAX_BODY_BYTES = 1024 * 1024;
 export const MAX_PARALLEL_TENANTS = 256;
 export const WAVES_DEFAULT_LIMIT = 20;
 export const WAVES_MAX_LIMIT = 200;
-
-/** The run kinds a wave may carry: runs of one tenant each that write (or forecast) its notes. */
-export const WAVE_RUN_KINDS = RUN_KINDS.filter(
-  (k): k is RunKind => k === 'migrate' || (k as string) === 'dry_run',
-);
 
 /** A wave id as this service makes them (a UUID); anything else cannot name a wave. */
 export const WAVE_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 
 import type { WaveDoc, WaveMemberDoc } from '../../db/documents.js';
 import type { WavesRepository } from '../../db/waves-repository.js';
-import type { RunKind, WaveState } from '../../domain.js';
+import type { WaveRunKind, WaveState } from '../../domain.js';
 import { AppError, toError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 
@@ -34,7 +34,7 @@ export interface WaveCommandDeps {
 
 export interface NewWave {
   members: { cid: string; companySsoId: string }[];
-  kind: RunKind;
+  kind: WaveRunKind;
   canary: number;
   maxParallelTenants: number;
   stopAfterFailedTenants: number;

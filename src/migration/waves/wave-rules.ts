@@ -9,7 +9,9 @@
  *   `completed_success`, no other member starts.
  * - **Stop rule**: `stop_after_failed_tenants` members `halted` or `failed` in the current
  *   generation pause the wave; so does a canary that ends in anything but `completed_success`.
- *   Running members go on; nothing new starts.
+ *   Running members go on; nothing new starts. In a dry-run wave a member whose forecast says a
+ *   real run would halt (`would_halt`, #13) counts as halted: a dry run never halts itself, and a
+ *   systemic cause found in the canary should not be forecast again in every tenant.
  * - **Resume** (a new generation) retries what stopped the wave: members that halted or failed,
  *   and canaries that did not succeed, in an earlier generation.
  * - At most `max_parallel_tenants` members are `starting` or `running` at once; members start in
@@ -44,9 +46,12 @@ export const isActiveMember = (m: WaveMemberDoc): boolean => ACTIVE.includes(m.s
 /** A member whose attempt has an outcome (a run's terminal status, or skipped). */
 export const hasOutcome = (m: WaveMemberDoc): boolean => m.state === 'skipped' || isTerminalStatus(m.state);
 
-const stopsWave = (m: WaveMemberDoc) => m.state === 'halted' || m.state === 'failed';
-const canaryFailed = (m: WaveMemberDoc) =>
-  m.canary && isTerminalStatus(m.state) && m.state !== 'completed_success';
+/** A finished dry run whose forecast says the real run would halt. */
+const wouldHalt = (m: WaveMemberDoc) =>
+  isTerminalStatus(m.state) && (m.diagnosis?.would_halt ?? null) !== null;
+const stopsWave = (m: WaveMemberDoc) => m.state === 'halted' || m.state === 'failed' || wouldHalt(m);
+const succeeded = (m: WaveMemberDoc) => m.state === 'completed_success' && !wouldHalt(m);
+const canaryFailed = (m: WaveMemberDoc) => m.canary && isTerminalStatus(m.state) && !succeeded(m);
 
 /** Did this member stop the wave in an earlier generation (so a resume retries it)? */
 export function isRetryable(m: WaveMemberDoc, generation: number): boolean {
@@ -73,7 +78,7 @@ export function planWave(wave: WaveDoc, nowMs: number): WavePlan {
 
   const free = wave.max_parallel_tenants - active;
   const canaries = members.filter((m) => m.canary);
-  const gateOpen = canaries.length >= wave.canary && canaries.every((m) => m.state === 'completed_success');
+  const gateOpen = canaries.length >= wave.canary && canaries.every(succeeded);
   const start: MemberToStart[] = [];
   let newCanaries = Math.max(0, wave.canary - canaries.length);
   for (const [index, m] of members.entries()) {
@@ -102,7 +107,7 @@ function rulePause(wave: WaveDoc, failedCanaries: number[], stopped: number[]): 
   if (stopped.length >= wave.stop_after_failed_tenants) {
     return {
       cause: 'stop_rule',
-      message: `${stopped.length} member(s) halted or failed (${cids(stopped)}); the wave stops after ${wave.stop_after_failed_tenants} (fix the cause, then resume: they run again)`,
+      message: `${stopped.length} member(s) halted or failed${wave.kind === 'dry_run' ? ' or would halt' : ''} (${cids(stopped)}); the wave stops after ${wave.stop_after_failed_tenants} (fix the cause, then resume: they run again)`,
       members: stopped,
     };
   }
@@ -116,7 +121,7 @@ export function canaryGateOf(wave: Pick<WaveDoc, 'canary' | 'members' | 'generat
   if (wave.canary === 0) return 'none';
   const canaries = wave.members.filter((m) => m.canary);
   if (canaries.some((m) => m.attempt_generation === wave.generation && canaryFailed(m))) return 'failed';
-  if (!canaries.every((m) => m.state === 'completed_success')) return 'waiting';
+  if (!canaries.every(succeeded)) return 'waiting';
   // Fewer canaries than asked and nobody left who could become one: nothing is held back.
   const couldStart = wave.members.some((m) => !m.canary && m.state === 'pending');
   return canaries.length >= wave.canary || !couldStart ? 'open' : 'waiting';

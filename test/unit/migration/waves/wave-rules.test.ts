@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import type { WaveDoc, WaveMemberDoc } from '../../../../src/db/documents.js';
+import type { WaveDoc, WaveMemberDiagnosisDoc, WaveMemberDoc } from '../../../../src/db/documents.js';
 import { canaryGateOf, isWaiting, planWave } from '../../../../src/migration/waves/wave-rules.js';
 
 function member(overrides: Partial<WaveMemberDoc> = {}): WaveMemberDoc {
@@ -132,5 +132,40 @@ describe('wave rules: stop rule and resume', () => {
       idle: false,
       start: [],
     });
+  });
+});
+
+describe('wave rules: a dry-run wave', () => {
+  /** A finished dry run whose forecast says the real run would halt on its first page. */
+  const wouldHalt: WaveMemberDiagnosisDoc = {
+    cause: null,
+    halt_reason: null,
+    failure_rate: 0.9,
+    error: null,
+    would_halt: { page: 1, trigger: 'systemic', reason: 'systemic: CONTACT_NOT_MAPPED' },
+  };
+  const forecastHalt = { ...done, diagnosis: wouldHalt };
+
+  it('holds the gate and pauses on a canary whose forecast says a real run would halt', () => {
+    const w = wave([{ ...forecastHalt, canary: true }, {}], { kind: 'dry_run' });
+    expect(canaryGateOf(w)).toBe('failed');
+    const plan = planWave(w, 0);
+    expect(plan.start).toEqual([]);
+    expect(plan.pause).toMatchObject({ cause: 'canary_failed', members: [0] });
+  });
+
+  it('counts a would-halt forecast toward the stop rule, and a resume forecasts that tenant again', () => {
+    const options = {
+      kind: 'dry_run' as const,
+      canary: 0,
+      stop_after_failed_tenants: 2,
+      max_parallel_tenants: 3,
+    };
+    expect(planWave(wave([forecastHalt, done, {}], options), 0)).toMatchObject({ pause: null });
+    const paused = planWave(wave([forecastHalt, done, forecastHalt, {}], options), 0);
+    expect(paused.pause).toMatchObject({ cause: 'stop_rule', members: [0, 2] });
+    expect(paused.pause?.message).toMatch(/halted or failed or would halt/);
+    const resumed = planWave(wave([forecastHalt, done, forecastHalt], { ...options, generation: 2 }), 0);
+    expect(resumed.start.map((s) => s.index)).toEqual([0, 2]);
   });
 });
