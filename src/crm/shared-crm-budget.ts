@@ -155,10 +155,10 @@ export function createSharedCrmBudget(options: SharedCrmBudgetOptions): SharedCr
       if (!current) throw new Error(`crm budget ${key} is missing`);
       const interval = current.interval_ms;
       await repo.raiseSlotFloor(key, nowMs() - (burst - 1) * interval);
-      const before = await repo.takeSlot(key, interval);
-      if (before) {
-        remember(before);
-        return before.next_slot_ms;
+      const taken = await repo.takeSlot(key, interval);
+      if (taken) {
+        remember(taken.doc);
+        return taken.slotMs;
       }
       // Another process cut or raised the rate between our read and our take: read it again.
       seen = await repo.get(key);

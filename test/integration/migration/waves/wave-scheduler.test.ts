@@ -44,8 +44,20 @@ afterEach(async () => {
   }
 });
 
+/** Scheduler ticks so far (every scheduler of this file): "several ticks later" without a fixed sleep. */
+let ticks = 0;
+async function afterTicks(n: number): Promise<void> {
+  const until = ticks + n;
+  await waitFor(
+    () => ticks,
+    (seen) => seen >= until,
+    { timeoutMs: 15_000, intervalMs: 10, what: `${n} more scheduler ticks` },
+  );
+}
+
 function schedulerDeps(owner = `test-${randomUUID().slice(0, 6)}`): WaveSchedulerDeps {
   return createWaveSchedulerDeps({
+    observer: { sampled: () => void ticks++ },
     repos: t.repos,
     trigger: {
       extractor: { probeOrganization: () => Promise.resolve({ total: 10 }) },
@@ -141,7 +153,7 @@ describe('wave scheduler: canaries and parallelism', () => {
     const canaryRunning = await until(w._id, (x) => x.members[0]?.state === 'running', 'the canary to run');
     expect(canaryRunning.members[0]).toMatchObject({ canary: true, attempts: 1 });
     // Several ticks later the others are still waiting behind the canary gate.
-    await new Promise((r) => setTimeout(r, 300));
+    await afterTicks(5);
     expect((await wave(w._id)).members.slice(1).map((m) => m.state)).toEqual([
       'pending',
       'pending',
@@ -314,7 +326,7 @@ describe('wave scheduler: stop rule and resume', () => {
         },
       }),
     ]);
-    await new Promise((r) => setTimeout(r, 200));
+    await afterTicks(3);
     expect((await wave(w._id)).members[4]?.state).toBe('pending');
     // The running members go on; once they end, the paused scheduler leaves.
     await endRun(paused.members[2]!.run_id, 'completed_success');
