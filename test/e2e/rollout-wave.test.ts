@@ -241,7 +241,11 @@ describe('a wave of 10 tenants through one rate-limited CRM, 2 workers × 2 runs
       cause: 'canary_failed',
       members: [{ cid: canary!.cid, state: 'halted' }],
     });
-    expect(paused.pause?.members[0]?.diagnosis).not.toBeNull();
+    // The canary's own diagnosis (#13): the dominant cause and what to fix, listed with the pause.
+    expect(paused.pause?.members[0]?.diagnosis?.cause).toMatchObject({
+      reason_code: 'CONTACT_NOT_MAPPED',
+      hint: expect.stringMatching(/contacts/),
+    });
     expect(paused.members.slice(1).map((m) => m.state)).toEqual(['pending', 'pending']);
     for (const m of rest) expect(await t.collections.runs.countDocuments({ cid: m.cid })).toBe(0);
     const shown = await runCli(['wave', 'status', id], { env: cliEnv() });
