@@ -307,6 +307,9 @@ describe('notes-migrator wave with bad input', () => {
     expect(res.stderr).toMatch(/line 3: cid 4901 is listed already on line 2/);
     expect(res.stderr).toMatch(/line 4: cid must be a positive integer/);
     expect(res.stderr).toMatch(/line 5: company_sso_id must be/);
+    const badKind = await runCli(['wave', 'start', '--file', file, '--kind', 'rollback'], { env: cliEnv() });
+    expect(badKind.code).toBe(2);
+    expect(badKind.stderr).toMatch(/--kind must be one of migrate, dry-run, got "rollback"/);
     const missing = await runCli(['wave', 'start', '--file', path.join(dir, 'nope.csv')], { env: cliEnv() });
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/cannot read/);

@@ -63,6 +63,18 @@ describe('POST /private/notes/waves', () => {
     expect(listed.json.items[0]).toMatchObject({ wave_id: res.json.wave_id, state: 'running' });
   });
 
+  it('creates a dry-run wave (kind dry_run) and refuses the CLI spelling and kinds a wave cannot carry', async () => {
+    const res = await create({ members: members(2), max_parallel_tenants: 1, kind: 'dry_run', canary: 0 });
+    expect(res.status).toBe(201);
+    const shown = await call(api, 'GET', `/private/notes/waves/${res.json.wave_id}`);
+    expect(shown.json).toMatchObject({ kind: 'dry_run', canary: { count: 0, gate: 'none' } });
+    for (const kind of ['dry-run', 'DRY_RUN', 'rollback', '']) {
+      const refused = await create({ members: members(1), max_parallel_tenants: 1, kind });
+      expect([kind, refused.status, refused.json?.error]).toEqual([kind, 400, 'VALIDATION_ERROR']);
+    }
+    expect(await t.collections.waves.countDocuments()).toBe(1);
+  });
+
   it('refuses hostile and broken bodies with 400/413/415 and writes nothing', async () => {
     const ok = members(2);
     const bodies: [string, unknown][] = [
