@@ -7,7 +7,8 @@ import type { Agenda } from 'agenda';
 import type { Db } from 'mongodb';
 
 import { createAttachmentProcessor } from './attachments/attachment-processor.js';
-import { createS3AttachmentStore } from './attachments/s3-attachment-store.js';
+import { createDiscardingAttachmentStore } from './attachments/discarding-attachment-store.js';
+import { type AttachmentObjectRemover, createS3AttachmentStore } from './attachments/s3-attachment-store.js';
 import type { Config } from './config.js';
 import type { CrmNotesExtractor } from './crm/crm-notes-extractor.js';
 import { createHttpCrmNotesExtractor } from './crm/http-crm-notes-extractor.js';
@@ -38,9 +39,13 @@ import { readServiceVersion } from './service-version.js';
 
 export interface AppOverrides {
   now?: () => Date;
-  /** Test seams: replace the HTTP CRM client or the attachment pipeline. */
+  /**
+   * Test seams: replace the HTTP CRM client or the attachment pipeline. A replaced `attachments`
+   * serves reconcile too (it must upload nothing) and needs `attachmentObjects` for rollbacks.
+   */
   extractor?: CrmNotesExtractor;
   attachments?: AttachmentRehoster;
+  attachmentObjects?: AttachmentObjectRemover;
   observer?: MigrationObserver;
 }
 
@@ -91,10 +96,19 @@ export async function createApp(
     const extractor =
       overrides.extractor ?? createCrmExtractor(config, logger, (info) => metrics.onCrmRetry(info));
     const configStamp = createRunConfigStamp(config, readServiceVersion());
+    const attachments = overrides.attachments
+      ? {
+          rehoster: overrides.attachments,
+          withoutUpload: overrides.attachments,
+          objects: overrides.attachmentObjects ?? REFUSING_OBJECT_REMOVER,
+        }
+      : createAttachments(config, logger, stack);
     const executeDeps = createExecuteRunDeps({
       repos,
       extractor,
-      attachments: overrides.attachments ?? createAttachments(config, logger, stack),
+      attachments: attachments.rehoster,
+      attachmentsWithoutUpload: attachments.withoutUpload,
+      attachmentObjects: attachments.objects,
       settings: runSettingsOf(config),
       configStamp,
       logger,
@@ -244,12 +258,29 @@ function createCrmExtractor(
   });
 }
 
+/** A test seam's stand-in: a rollback that has objects to delete fails loudly instead of leaking them. */
+const REFUSING_OBJECT_REMOVER: AttachmentObjectRemover = {
+  deleteObjects: (keys) =>
+    keys.length === 0
+      ? Promise.resolve()
+      : Promise.reject(new Error(`no object store to delete ${keys.length} objects from (test seam)`)),
+};
+
+/** The real pipeline, the same one without uploads (reconcile), and object deletion (rollback). */
 function createAttachments(
   config: Readonly<Config>,
   logger: Logger,
   stack: ReleaseStack,
-): AttachmentRehoster {
+): { rehoster: AttachmentRehoster; withoutUpload: AttachmentRehoster; objects: AttachmentObjectRemover } {
   const store = createS3AttachmentStore(config.s3);
   stack.defer('s3 client', () => store.close());
-  return createAttachmentProcessor({ config: config.attachments, store, logger });
+  return {
+    rehoster: createAttachmentProcessor({ config: config.attachments, store, logger }),
+    withoutUpload: createAttachmentProcessor({
+      config: config.attachments,
+      store: createDiscardingAttachmentStore(),
+      logger: logger.child({ uploads: 'none' }),
+    }),
+    objects: store,
+  };
 }

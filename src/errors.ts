@@ -11,6 +11,8 @@ export const ERROR_CODES = [
   'ALREADY_MIGRATED',
   'JOB_ALREADY_RUNNING',
   'NO_RUN_TO_RESUME',
+  'ROLLBACK_NOT_ALLOWED',
+  'ALREADY_ROLLED_BACK',
   'NOT_FOUND',
   'METHOD_NOT_ALLOWED',
   'UNSUPPORTED_MEDIA_TYPE',
@@ -61,7 +63,7 @@ export class ValidationError extends AppError {
 /** The request conflicts with the state of a CID (already running, already migrated). */
 export class ConflictError extends AppError {
   constructor(
-    code: 'ALREADY_MIGRATED' | 'JOB_ALREADY_RUNNING',
+    code: 'ALREADY_MIGRATED' | 'JOB_ALREADY_RUNNING' | 'ROLLBACK_NOT_ALLOWED' | 'ALREADY_ROLLED_BACK',
     message: string,
     details: Record<string, unknown> = {},
   ) {

@@ -4,7 +4,15 @@
  */
 import type { ObjectId } from 'mongodb';
 
-import type { AttachmentType, ReasonCode, RunKind, RunMode, RunStatus, Severity } from '../domain.js';
+import type {
+  AttachmentType,
+  ReasonCode,
+  ReconcileVerdict,
+  RunKind,
+  RunMode,
+  RunStatus,
+  Severity,
+} from '../domain.js';
 
 export const COLLECTIONS = {
   contactNotes: 'contact_notes',
@@ -15,6 +23,7 @@ export const COLLECTIONS = {
   locks: 'migration_locks',
   failures: 'migration_failures',
   schemaMigrations: 'schema_migrations',
+  runScratch: 'migration_run_scratch',
   agendaJobs: 'agendaJobs',
 } as const;
 
@@ -42,6 +51,11 @@ export interface ContactNoteDoc {
   legacy_migration_run_id?: string;
   /** SHA-256 of what that run wrote (`migration/note-fingerprint.ts`); absent like the run id. */
   legacy_fingerprint?: string;
+  /**
+   * Set by a repair run that replaced a stale note (#14): the fingerprint of the version it
+   * replaced. Tells a repair's replaced notes from its inserted ones (exact counts after a crash).
+   */
+  legacy_replaced_fingerprint?: string;
 }
 
 /** A CDP contact; `crm_data.id` is the CRM person id as a string. */
@@ -119,6 +133,29 @@ export interface RunCheckpointDoc {
   cursor?: string | null;
 }
 
+/** Reconcile and repair (DESIGN.md §11.5): in-scope CRM notes by verdict, plus CDP orphans. */
+export type VerdictTotalsDoc = Record<ReconcileVerdict, number>;
+
+/** What a repair run did, beside its verdict totals (`reconcile` on the same run). */
+export interface RepairTotalsDoc {
+  /** `missing` notes inserted (with the repair run's provenance). */
+  inserted: number;
+  /** `stale` notes replaced by an update filtered on what was read. */
+  replaced: number;
+  /** `stale` notes left as they are: edited meanwhile, or their new version lost an attachment. */
+  replace_skipped: number;
+}
+
+/** What a rollback run did (DESIGN.md §11.6); a preview returns the same figures as `would_*`. */
+export interface RollbackTotalsDoc {
+  /** Untouched notes of the target run deleted. */
+  notes_deleted: number;
+  /** Notes of the target run kept: edited in CDP (before or during the rollback), or no fingerprint. */
+  notes_kept: number;
+  /** S3 objects of the deleted notes removed. */
+  objects_deleted: number;
+}
+
 export interface RunDoc extends RunCounters {
   _id: string;
   cid: string;
@@ -130,6 +167,16 @@ export interface RunDoc extends RunCounters {
   job_id: string | null;
   /** The run whose checkpoint a `resume` run continues from. */
   resumed_from_run_id: string | null;
+  /** The run this run acts on: the run a `rollback` undoes (absent for every other kind). */
+  target_run_id?: string;
+  /** On a `migrate`/`repair` run: the rollback run that undid it (set when that rollback succeeded). */
+  rolled_back_by?: string;
+  /** Reconcile and repair runs: verdict totals so far (checkpointed with the counters). */
+  reconcile?: VerdictTotalsDoc;
+  /** Repair runs: what was written and what was left. */
+  repair?: RepairTotalsDoc;
+  /** Rollback runs: what was deleted and kept. */
+  rollback?: RollbackTotalsDoc;
   /** Fencing token: the CID lock epoch of the worker that may write this run. 0 = not claimed yet. */
   lease_epoch: number;
   owner: string | null;
@@ -179,6 +226,31 @@ export interface FailureDoc {
   reason_code: ReasonCode;
   severity: Severity;
   details: Record<string, unknown>;
+  created_at: Date;
+}
+
+export const SCRATCH_PURPOSES = ['seen', 'delete_intent'] as const;
+export type ScratchPurpose = (typeof SCRATCH_PURPOSES)[number];
+
+/**
+ * Bounded per-run side data in `migration_run_scratch` (#14): the CRM ids a reconcile or repair
+ * has seen (for the orphan pass), and a rollback's delete intents (so objects of notes deleted
+ * just before a crash are still removed and counted). Removed when the run ends; a TTL index
+ * removes what a run that never ended left behind.
+ */
+export interface RunScratchDoc {
+  _id: ObjectId;
+  /** `seen`: the reconcile or repair run; `delete_intent`: the run being rolled back (any rollback of it finishes them). */
+  run_id: string;
+  /** `delete_intent`: the rollback run that wrote it (only that run counts it). */
+  written_by?: string;
+  purpose: ScratchPurpose;
+  /** `seen`: a legacy CRM note id; `delete_intent`: the note's `_id` in hex. */
+  key: string;
+  /** The page that wrote it. */
+  page: number;
+  /** `delete_intent`: the S3 keys of the note's attachments. */
+  object_keys?: string[];
   created_at: Date;
 }
 

@@ -22,6 +22,8 @@ export interface NewFailure {
 export interface FailureQuery {
   cid: string;
   runId?: string | undefined;
+  /** Only records of runs of these kinds (the default queries pass the kinds shown by default, §11.1). */
+  kinds?: readonly RunKind[] | undefined;
   reasonCode?: ReasonCode | undefined;
   severity?: Severity | undefined;
 }
@@ -101,6 +103,12 @@ export function createFailuresRepository(collection: Collection<FailureDoc>): Fa
 function toFilter(query: FailureQuery): Filter<FailureDoc> {
   const filter: Filter<FailureDoc> = { cid: query.cid };
   if (query.runId !== undefined) filter.run_id = query.runId;
+  if (query.kinds !== undefined) {
+    // Records stored before kinds existed have no `kind` and are `migrate` records.
+    const kinds: (RunKind | null)[] = [...query.kinds];
+    if (query.kinds.includes('migrate')) kinds.push(null);
+    filter.kind = { $in: kinds } as Filter<FailureDoc>['kind'];
+  }
   if (query.reasonCode !== undefined) filter.reason_code = query.reasonCode;
   if (query.severity !== undefined) filter.severity = query.severity;
   return filter;

@@ -30,6 +30,8 @@ export interface NewRun {
   /** The source cursor after that page, for kinds that page by cursor. */
   checkpointCursor?: string | null;
   pageSize: number;
+  /** The run this run acts on (a rollback's target). */
+  targetRunId?: string;
 }
 
 export interface RunFinish {
@@ -93,6 +95,8 @@ export interface RunsRepository {
   finishUnclaimed(runId: string, finish: RunFinish, now: Date): Promise<boolean>;
   /** Unfenced: ends an in-progress run whose CID lock now belongs to another run (or is gone). */
   finishOrphaned(runId: string, finish: RunFinish, now: Date): Promise<boolean>;
+  /** Marks a run undone by the rollback run `byRunId` (written by that rollback when it succeeds). */
+  markRolledBack(runId: string, byRunId: string, now: Date): Promise<void>;
   /** Asks the worker to stop after its current page. Returns the run, or null when none is in progress. */
   requestCancel(cid: string, now: Date): Promise<RunDoc | null>;
   /**
@@ -120,6 +124,7 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
         status: 'in_progress',
         job_id: null,
         resumed_from_run_id: run.resumedFromRunId,
+        ...(run.targetRunId === undefined ? {} : { target_run_id: run.targetRunId }),
         lease_epoch: 0,
         owner: null,
         triggered_by: run.triggeredBy,
@@ -207,6 +212,10 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
       return r.matchedCount === 1;
     },
 
+    async markRolledBack(runId, byRunId, now) {
+      await collection.updateOne({ _id: runId }, { $set: { rolled_back_by: byRunId, updated_at: now } });
+    },
+
     requestCancel: (cid, now) =>
       collection.findOneAndUpdate(
         { cid, status: 'in_progress' },
@@ -224,7 +233,7 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
 }
 
 /** Runs stored before kinds existed have no `kind` and are `migrate` runs (`runKindOf`). */
-function kindFilter(kinds: readonly RunKind[]): Filter<RunDoc> {
+export function kindFilter(kinds: readonly RunKind[]): Filter<RunDoc> {
   const values: (RunKind | null)[] = [...kinds];
   if (kinds.includes('migrate')) values.push(null);
   return { kind: { $in: values } } as Filter<RunDoc>;

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
+import type { AttachmentObjectRemover } from '../attachments/s3-attachment-store.js';
 import type { Config } from '../config.js';
 import type { CrmNotesExtractor } from '../crm/crm-notes-extractor.js';
 import type { RunConfigStampDoc } from '../db/documents.js';
@@ -13,7 +14,7 @@ import type { Logger } from '../logger.js';
 import { normalizeNoteHtml } from '../normalize/normalize-note-html.js';
 import { createContactResolver } from '../resolve/contact-resolver.js';
 import { createOwnerResolver } from '../resolve/owner-resolver.js';
-import type { ExecuteRunDeps, MigrationObserver } from './execute-run.js';
+import type { ExecuteRunDeps, MigrationObserver, RunLoopHooks } from './execute-run.js';
 import type { AttachmentRehoster, NormalizeHtml } from './pipeline-ports.js';
 import {
   type CancelDeps,
@@ -50,9 +51,20 @@ export function runSettingsOf(config: Readonly<Config>): RunSettings {
 }
 
 export interface ExecuteRunDepsInput {
-  repos: Pick<Repositories, 'runs' | 'locks' | 'contactNotes' | 'failures' | 'contacts' | 'users'>;
+  repos: Pick<
+    Repositories,
+    'runs' | 'locks' | 'contactNotes' | 'failures' | 'contacts' | 'users' | 'runScratch'
+  >;
   extractor: CrmNotesExtractor;
   attachments: AttachmentRehoster;
+  /**
+   * The same processing without uploads (reconcile). Required beside a real `attachments`: a
+   * default of `attachments` would make reconcile upload, so only callers whose `attachments`
+   * uploads nothing (tests) may pass the same object.
+   */
+  attachmentsWithoutUpload: AttachmentRehoster;
+  /** Deletes S3 objects (rollback). */
+  attachmentObjects: AttachmentObjectRemover;
   settings: RunSettings;
   configStamp: RunConfigStampDoc;
   logger: Logger;
@@ -61,6 +73,7 @@ export interface ExecuteRunDepsInput {
   /** Defaults to the real normalizer. */
   normalizeHtml?: NormalizeHtml;
   observer?: MigrationObserver | undefined;
+  hooks?: RunLoopHooks | undefined;
 }
 
 export function createExecuteRunDeps(input: ExecuteRunDepsInput): ExecuteRunDeps {
@@ -72,11 +85,15 @@ export function createExecuteRunDeps(input: ExecuteRunDepsInput): ExecuteRunDeps
     kinds: {
       contactNotes: repos.contactNotes,
       failures: repos.failures,
+      runs: repos.runs,
+      scratch: repos.runScratch,
       extractor: input.extractor,
       contacts: createContactResolver({ contacts: repos.contacts, cache: settings.contactCache }),
       owners: createOwnerResolver({ users: repos.users }),
       normalizeHtml: input.normalizeHtml ?? normalizeNoteHtml,
       attachments: input.attachments,
+      attachmentsWithoutUpload: input.attachmentsWithoutUpload,
+      attachmentObjects: input.attachmentObjects,
       attachmentNoteConcurrency: settings.attachmentNoteConcurrency,
       config: {
         noteTypeAllowlist: settings.noteTypeAllowlist,
@@ -92,6 +109,7 @@ export function createExecuteRunDeps(input: ExecuteRunDepsInput): ExecuteRunDeps
     now: input.now,
     owner: input.owner,
     observer: input.observer,
+    hooks: input.hooks,
   };
 }
 

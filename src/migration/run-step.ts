@@ -4,11 +4,13 @@
  * write; a kind owns what one page reads and writes. Adding a kind = one module exporting a
  * `RunKindModule` + one line in `run-kinds.ts` (docs/run-kinds.md).
  */
+import type { AttachmentObjectRemover } from '../attachments/s3-attachment-store.js';
 import type { CrmNotesExtractor } from '../crm/crm-notes-extractor.js';
 import type { ContactNotesRepository } from '../db/contact-notes-repository.js';
 import type { RunCounters, RunDoc } from '../db/documents.js';
 import type { FailuresRepository } from '../db/failures-repository.js';
-import type { RunFinish } from '../db/runs-repository.js';
+import type { RunScratchRepository } from '../db/run-scratch-repository.js';
+import type { RunFinish, RunsRepository } from '../db/runs-repository.js';
 import type { ReasonCode, RunKind, TerminalRunStatus } from '../domain.js';
 import type { Logger } from '../logger.js';
 import type { ContactResolver } from '../resolve/contact-resolver.js';
@@ -28,7 +30,11 @@ export interface SourcePage<Item> {
   /** Items the source holds in all (becomes `notes_total`); null when it cannot say. */
   total: number | null;
   totalPages: number | null;
-  /** Where the next page starts; null after the last page. */
+  /**
+   * Where the next page starts; null after the last page. The checkpoint stores `next.cursor`,
+   * or this page's own cursor when it is the last: so a source that pages by cursor ends with an
+   * empty page, and a takeover after it starts past everything instead of at the beginning.
+   */
   next: PagePosition | null;
 }
 
@@ -89,17 +95,34 @@ export interface RunStepContext {
   log: Logger;
   /** Aborted when the lease is lost. */
   signal: AbortSignal;
+  /**
+   * Renews the lease now; throws `LeaseLostError` when another worker holds it. Call right
+   * before a write that is not idempotent (a delete), so a worker paused past its lease writes
+   * nothing when it wakes up; idempotent writes need not (fencing covers the run document).
+   */
+  confirmLease(): Promise<void>;
 }
 
 /** Everything a kind may use; each kind's `begin` reads only what it needs. */
 export interface RunKindDeps {
   contactNotes: ContactNotesRepository;
   failures: Pick<FailuresRepository, 'recordMany'>;
+  /** Other runs: a rollback reads its target and marks it undone. */
+  runs: Pick<RunsRepository, 'get' | 'markRolledBack'>;
+  /** Bounded per-run side data (seen CRM ids, delete intents). */
+  scratch: RunScratchRepository;
   extractor: CrmNotesExtractor;
   contacts: ContactResolver;
   owners: OwnerResolver;
   normalizeHtml: NormalizeHtml;
   attachments: AttachmentRehoster;
+  /**
+   * The same processing as `attachments` — vetting, download, type check, deterministic keys —
+   * with nothing uploaded: what a migration would write, for kinds that must not write (reconcile).
+   */
+  attachmentsWithoutUpload: AttachmentRehoster;
+  /** Deletes S3 objects (rollback). */
+  attachmentObjects: AttachmentObjectRemover;
   /** How many notes of a page may re-host attachments at once. */
   attachmentNoteConcurrency: number;
   config: { noteTypeAllowlist: readonly number[]; maxFailureRate: number; matchPctThreshold: number };
@@ -107,14 +130,30 @@ export interface RunKindDeps {
   now: () => Date;
 }
 
-/** What the trigger needs to know about a kind before any worker runs it. */
+/**
+ * What the trigger and the queries need to know about a kind before any worker runs it. Every
+ * field is spelled out in every kind's module (no defaults), so a new kind decides each one.
+ */
 export interface RunKindPolicy {
   /** Needs the CID's feature flag (kinds that write notes). */
   requiresFlag: boolean;
   /** Refused with 409 `ALREADY_MIGRATED` once the CID's migration completed successfully. */
   refusedAfterSuccess: boolean;
-  /** Its `completed_success` makes the CID "migrated" (and `ALREADY_MIGRATED` apply). */
+  /**
+   * Changes `contact_notes` (inserts, replaces or deletes). Whether a CID is migrated is decided
+   * by its latest run of such a kind: a rollback after the run that completed it reopens it.
+   */
+  changesNotes: boolean;
+  /** Its `completed_success`, as the CID's latest note-changing run, makes the CID "migrated". */
   completesMigration: boolean;
+  /** Reads CRM pages: the trigger first asks CRM whether it knows the CID (404 `CID_NOT_FOUND`). */
+  readsCrm: boolean;
+  /** Acts on another run (`target_run_id`): started by its own route, refused by `POST /migrate`. */
+  targetsRun: boolean;
+  /** A finished run of this kind may be rolled back (its notes carry its provenance). */
+  canBeRolledBack: boolean;
+  /** Its failure records show in failure queries and exports without a `kind=`/`run_id=` filter. */
+  failuresShownByDefault: boolean;
 }
 
 export interface RunKindModule {

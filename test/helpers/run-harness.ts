@@ -5,12 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 
+import type { AttachmentObjectRemover } from '../../src/attachments/s3-attachment-store.js';
 import { parseConfig } from '../../src/config.js';
 import type { CrmNotesExtractor } from '../../src/crm/crm-notes-extractor.js';
 import type { Repositories } from '../../src/db/repositories.js';
 import { MIGRATION_FLAG } from '../../src/domain.js';
 import { createSilentLogger, type Logger } from '../../src/logger.js';
-import { executeRun, type ExecuteRunOptions } from '../../src/migration/execute-run.js';
+import { executeRun, type ExecuteRunOptions, type RunLoopHooks } from '../../src/migration/execute-run.js';
 import type { AttachmentRehoster, NormalizeHtml } from '../../src/migration/pipeline-ports.js';
 import {
   createExecuteRunDeps,
@@ -32,6 +33,11 @@ export interface HarnessOptions {
   normalizeHtml?: NormalizeHtml;
   /** Defaults to none: notes keep no attachments. */
   attachments?: AttachmentRehoster;
+  /** What reconcile uses (defaults to `attachments`: a test rehoster that uploads nothing). */
+  attachmentsWithoutUpload?: AttachmentRehoster;
+  /** Defaults to one that records the keys it was asked to delete (`deletedObjectKeys`). */
+  attachmentObjects?: AttachmentObjectRemover;
+  hooks?: RunLoopHooks;
   owner?: string;
   logger?: Logger;
   leaseMs?: number;
@@ -60,11 +66,21 @@ export function createRunHarness(options: HarnessOptions) {
     ...options.settings,
   };
   const configStamp = makeConfigStamp({ page_size: settings.pageSize });
+  const deletedObjectKeys: string[] = [];
+  const attachments = options.attachments ?? NO_ATTACHMENTS;
   const deps = (owner: string) =>
     createExecuteRunDeps({
       repos: options.repos,
       extractor: options.extractor,
-      attachments: options.attachments ?? NO_ATTACHMENTS,
+      attachments,
+      attachmentsWithoutUpload: options.attachmentsWithoutUpload ?? attachments,
+      attachmentObjects: options.attachmentObjects ?? {
+        deleteObjects: (keys) => {
+          deletedObjectKeys.push(...keys);
+          return Promise.resolve();
+        },
+      },
+      hooks: options.hooks,
       settings,
       configStamp,
       logger,
@@ -91,6 +107,7 @@ export function createRunHarness(options: HarnessOptions) {
   return {
     enqueued,
     settings,
+    deletedObjectKeys,
     async enableFlag(cid: string) {
       await options.repos.featureFlags.setFlag(cid, MIGRATION_FLAG, true, now());
     },

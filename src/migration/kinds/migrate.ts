@@ -22,7 +22,16 @@ interface MigratePlan {
 
 export const migrateKind: RunKindModule = {
   kind: 'migrate',
-  policy: { requiresFlag: true, refusedAfterSuccess: true, completesMigration: true },
+  policy: {
+    requiresFlag: true,
+    refusedAfterSuccess: true,
+    changesNotes: true,
+    completesMigration: true,
+    readsCrm: true,
+    targetsRun: false,
+    canBeRolledBack: true,
+    failuresShownByDefault: true,
+  },
   async begin(deps, ctx) {
     // A first run into an empty company never pays for the existence check.
     const companyHasNotes = await deps.contactNotes.hasLegacyNotes(ctx.run.company_sso_id);
