@@ -160,6 +160,7 @@ export async function createApp(
             now,
           }),
           cancel: createCancelDeps({ repos, now }),
+          rollbackNotes: repos.contactNotes,
           runs: repos.runs,
           failures: repos.failures,
           readPath: { contactNotes: repos.contactNotes, contacts: repos.contacts, users: repos.users },

@@ -17,7 +17,8 @@ function cliKindName(kind: string): string {
   return kind.replaceAll('_', '-');
 }
 
-async function guarded(io: CliIo, fn: () => Promise<void>): Promise<void> {
+/** Runs a command body: a refused request exits 2, an unreachable or failing service 1. */
+export async function guarded(io: CliIo, fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (e) {
@@ -117,31 +118,52 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
       .requiredOption('--cid <cid>', 'the CRM organisation id')
       .option('--reason <code>', 'only this reason code')
       .option('--run <runId>', 'only this run')
+      .option(
+        '--kind <kind>',
+        `only runs of this kind (${RUN_KINDS.map(cliKindName).join(', ')}); default: migrate and repair runs`,
+      )
       .option('--format <format>', 'csv or ndjson', 'ndjson'),
-  ).action((opts: ServiceFlags & { cid: string; reason?: string; run?: string; format: string }) =>
-    guarded(io, async () => {
-      const cid = cidOrExit(io, opts.cid);
-      if (!cid) return;
-      if (opts.format !== 'csv' && opts.format !== 'ndjson') {
-        writeLine(io.stderr, `--format must be csv or ndjson, got ${JSON.stringify(opts.format)}`);
-        io.setExitCode(EXIT.rejected);
-        return;
-      }
-      if (opts.reason !== undefined && !(REASON_CODES as readonly string[]).includes(opts.reason)) {
-        writeLine(
-          io.stderr,
-          `--reason must be one of ${REASON_CODES.join(', ')}, got ${JSON.stringify(opts.reason)}`,
+  ).action(
+    (opts: ServiceFlags & { cid: string; reason?: string; run?: string; kind?: string; format: string }) =>
+      guarded(io, async () => {
+        const cid = cidOrExit(io, opts.cid);
+        if (!cid) return;
+        const kind =
+          opts.kind === undefined
+            ? undefined
+            : RUN_KINDS.find((k) => k === opts.kind || cliKindName(k) === opts.kind);
+        if (opts.kind !== undefined && !kind) {
+          writeLine(
+            io.stderr,
+            `--kind must be one of ${RUN_KINDS.map(cliKindName).join(', ')}, got ${JSON.stringify(opts.kind)}`,
+          );
+          io.setExitCode(EXIT.rejected);
+          return;
+        }
+        if (opts.format !== 'csv' && opts.format !== 'ndjson') {
+          writeLine(io.stderr, `--format must be csv or ndjson, got ${JSON.stringify(opts.format)}`);
+          io.setExitCode(EXIT.rejected);
+          return;
+        }
+        if (opts.reason !== undefined && !(REASON_CODES as readonly string[]).includes(opts.reason)) {
+          writeLine(
+            io.stderr,
+            `--reason must be one of ${REASON_CODES.join(', ')}, got ${JSON.stringify(opts.reason)}`,
+          );
+          io.setExitCode(EXIT.rejected);
+          return;
+        }
+        const query = new URLSearchParams({ cid, format: opts.format });
+        if (opts.reason) query.set('reason_code', opts.reason);
+        if (opts.run) query.set('run_id', opts.run);
+        if (kind) query.set('kind', kind);
+        await clientFor(io, opts).download(
+          `/private/notes/migration/failures?${query.toString()}`,
+          (chunk) => {
+            if (!io.stdout.write(chunk))
+              return new Promise<void>((resolve) => io.stdout.once('drain', () => resolve()));
+          },
         );
-        io.setExitCode(EXIT.rejected);
-        return;
-      }
-      const query = new URLSearchParams({ cid, format: opts.format });
-      if (opts.reason) query.set('reason_code', opts.reason);
-      if (opts.run) query.set('run_id', opts.run);
-      await clientFor(io, opts).download(`/private/notes/migration/failures?${query.toString()}`, (chunk) => {
-        if (!io.stdout.write(chunk))
-          return new Promise<void>((resolve) => io.stdout.once('drain', () => resolve()));
-      });
-    }),
+      }),
   );
 }

@@ -16,6 +16,7 @@ import type { RunsRepository } from '../db/runs-repository.js';
 import { AppError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { RollbackDeps } from '../migration/start-rollback.js';
 import type { CancelDeps, TriggerDeps } from '../migration/trigger-migration.js';
 import { createBasicAuth } from './basic-auth.js';
 import { createBearerAuth } from './bearer-auth.js';
@@ -26,6 +27,7 @@ import { registerHealthRoutes } from './health-routes.js';
 import { registerMigrateRoutes } from './migrate-routes.js';
 import { buildOpenApiDocument, OPENAPI_PATH } from './openapi.js';
 import { type ReadPathRouteDeps, registerReadPathRoutes } from './read-path-routes.js';
+import { registerRollbackRoutes } from './rollback-routes.js';
 import { registerRunRoutes } from './run-routes.js';
 import type { RunStatusFeed } from './run-status-feed.js';
 import { registerStatusRoutes } from './status-routes.js';
@@ -45,6 +47,8 @@ export interface HttpAppDeps {
   /** Everything `triggerMigration` needs except the clock and logger, which come from here. */
   trigger: Omit<TriggerDeps, 'logger' | 'now'>;
   cancel: Omit<CancelDeps, 'now'>;
+  /** The target run's notes, for the rollback preview. */
+  rollbackNotes: RollbackDeps['contactNotes'];
   runs: Pick<RunsRepository, 'latestForCid' | 'listForCid'>;
   failures: Pick<FailuresRepository, 'list' | 'stream'>;
   readPath: ReadPathRouteDeps;
@@ -79,6 +83,10 @@ export function createApiRouter(deps: HttpAppDeps): Router {
   registerMigrateRoutes(router, {
     trigger: { ...deps.trigger, logger, now: deps.now },
     cancel: { ...deps.cancel, now: deps.now },
+    maxBodyBytes: deps.config.maxBodyBytes,
+  });
+  registerRollbackRoutes(router, {
+    rollback: { trigger: { ...deps.trigger, logger, now: deps.now }, contactNotes: deps.rollbackNotes },
     maxBodyBytes: deps.config.maxBodyBytes,
   });
   registerStatusRoutes(router, { runs: deps.runs });

@@ -12,28 +12,29 @@ import { z } from 'zod';
 
 import type { FailureDoc } from '../db/documents.js';
 import type { FailureQuery, FailuresRepository } from '../db/failures-repository.js';
-import { REASON_CODES, type RunKind, runKindOf, SEVERITIES } from '../domain.js';
+import { REASON_CODES, RUN_KINDS, type RunKind, runKindOf, SEVERITIES } from '../domain.js';
 import { toError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { kindsShownByDefault } from '../migration/run-kinds.js';
 import {
   cidSchema,
   limitSchema,
   optionalEnumSchema,
   optionalPatternSchema,
   parseInput,
+  RUN_ID_PATTERN,
 } from './parse-input.js';
 
 export const FAILURES_DEFAULT_LIMIT = 100;
 export const FAILURES_MAX_LIMIT = 1000;
 export const EXPORT_FORMATS = ['json', 'csv', 'ndjson'] as const;
 
-/** Run ids are UUIDs today; any id of these characters is accepted. */
-const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const CURSOR_PATTERN = /^[0-9a-f]{24}$/;
 
 export const FailuresQuerySchema = z.strictObject({
   cid: cidSchema,
   run_id: optionalPatternSchema('run_id', RUN_ID_PATTERN, '1-64 characters of A-Z a-z 0-9 _ -'),
+  kind: optionalEnumSchema('kind', RUN_KINDS),
   reason_code: optionalEnumSchema('reason_code', REASON_CODES),
   severity: optionalEnumSchema('severity', SEVERITIES),
   after: optionalPatternSchema('after', CURSOR_PATTERN, 'a next_cursor value (24 lowercase hex digits)'),
@@ -122,6 +123,7 @@ export function registerFailureRoutes(router: Router, deps: FailureRouteDeps): v
       runId: q.run_id,
       reasonCode: q.reason_code,
       severity: q.severity,
+      kinds: kindsOf(q.kind, q.run_id),
     };
     const format = q.format ?? 'json';
     if (format === 'json') {
@@ -166,6 +168,18 @@ export function registerFailureRoutes(router: Router, deps: FailureRouteDeps): v
       res.destroy();
     }
   });
+}
+
+/**
+ * DESIGN.md §11.1: without `kind=` or `run_id=`, only kinds whose policy shows their records by
+ * default (migrate, repair); a forecast's or a reconcile's findings are there when asked for.
+ */
+export function kindsOf(
+  kind: RunKind | undefined,
+  runId: string | undefined,
+): readonly RunKind[] | undefined {
+  if (kind !== undefined) return [kind];
+  return runId === undefined ? kindsShownByDefault() : undefined;
 }
 
 class ClientGoneError extends Error {

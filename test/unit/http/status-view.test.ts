@@ -42,6 +42,11 @@ describe('status view', () => {
       kind: 'migrate',
       triggered_by: null,
       config: null,
+      target_run_id: null,
+      rolled_back_by: null,
+      reconcile: null,
+      repair: null,
+      rollback: null,
     });
   });
 
