@@ -11,8 +11,8 @@ import {
   DEV_API_PASSWORD,
   parseConfig,
 } from '../../src/config.js';
-import { packageRoot } from '../../src/service-version.js';
 import { AppError } from '../../src/errors.js';
+import { packageRoot } from '../../src/service-version.js';
 
 function problemsOf(env: Record<string, string | undefined>): string[] {
   try {

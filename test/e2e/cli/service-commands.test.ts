@@ -189,7 +189,9 @@ describe('notes-migrator demo', () => {
     expect(demo.stdout).toContain('Planted by the fake CRM vs observed: all match');
     // The audit stamp (#12): who triggered it (over HTTP, from the CLI's client) and what shaped it.
     expect(demo.stdout).toContain('kind migrate · mode restart · triggered by ops (cli)');
-    expect(demo.stdout).toMatch(/config: service \d+\.\d+\.\d+ · sanitizer policy [0-9a-f]{12}… · page size 500/);
+    expect(demo.stdout).toMatch(
+      /config: service \d+\.\d+\.\d+ · sanitizer policy [0-9a-f]{12}… · page size 500/,
+    );
     expect(demo.code).toBe(0);
   });
 });
