@@ -19,12 +19,18 @@ import {
   type FakeCrmFaultOptions,
   pickShareFault,
 } from './fake-crm-faults.js';
+import {
+  createFakeMutationState,
+  type FakeServedPlan,
+  handleMutationRoute,
+  isMutationRoute,
+} from './fake-crm-mutation-routes.js';
 import { findFakeFile } from './fake-files.js';
 import { sendJson, streamChunks, waitUnlessClosed } from './fake-http-io.js';
 import { createFakeNoteGenerator, type FakeNoteGenerator } from './fake-note-generator.js';
 import { fakeNotesPageChunks } from './fake-notes-page.js';
+import type { FakeMutationRequest } from './fake-tenant-mutations.js';
 import { type FakeTenantOptions, resolveFakeTenant } from './fake-tenant-options.js';
-import { computeFakeTenantPlan, type FakeTenantPlan } from './fake-tenant-plan.js';
 
 /** Default `Authorization` value the fake CRM requires (set CRM_API_AUTH to the same). */
 export const FAKE_CRM_DEFAULT_AUTH = 'Token fake-crm-dev-token';
@@ -51,6 +57,8 @@ export interface FakeCrmOptions {
   onNotesRequest?: (info: FakeNotesRequestInfo) => FakeCrmFaultAction | null | undefined;
   /** Base URL written into attachment URLs. Default: the URL the server listens on. */
   publicUrl?: string;
+  /** Changes applied to tenants before the first request (`fake-tenant-mutations.ts`, #14). */
+  mutations?: readonly ({ cid: string } & FakeMutationRequest)[];
   logger?: Logger;
 }
 
@@ -70,7 +78,10 @@ export interface FakeCrm {
   port: number;
   /** Live counters. */
   readonly stats: Readonly<FakeCrmStats>;
-  plan(cid: string): FakeTenantPlan;
+  /** What CRM serves now; with `mutation` (what reconcile and repair must find) once mutated. */
+  plan(cid: string): FakeServedPlan;
+  /** Changes a tenant from now on, as `POST /_fake/tenants/{cid}/mutations` does. */
+  mutate(cid: string, request: FakeMutationRequest): FakeServedPlan;
   /** Applies `action` to the next `times` notes requests, before any other fault. */
   injectFaults(action: FakeCrmFaultAction, times?: number): void;
   /** Closes every connection (slow responses included) and the server. Idempotent. */
@@ -95,6 +106,7 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
   const queued: FakeCrmFaultAction[] = [];
   const stopping = new AbortController();
   const generators = new Map<string, FakeNoteGenerator>();
+  const mutations = createFakeMutationState(tenants, options.mutations);
   const stats: FakeCrmStats = {
     requests: 0,
     notesRequests: 0,
@@ -164,6 +176,7 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
       sendJson(res, 404, { error: 'organization_not_found', message: `no organization ${cid}` });
       return;
     }
+    const listing = mutations.listing(generator);
     const chunks = fakeNotesPageChunks(
       generator,
       page,
@@ -174,6 +187,7 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
             ...(action.malformation ? { corruptWith: action.malformation } : {}),
           }
         : {},
+      listing,
     );
     if (action?.kind === 'garbled_body' || (action?.kind === 'drop' && action.when === 'mid_body')) {
       const whole = [...chunks].join('');
@@ -192,7 +206,7 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
     }
     res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
     await streamChunks(res, chunks);
-    const served = Math.max(0, Math.min(perPage, generator.tenant.noteCount - (page - 1) * perPage));
+    const served = Math.max(0, Math.min(perPage, listing.total - (page - 1) * perPage));
     stats.notesServed += served;
   }
 
@@ -205,7 +219,9 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
   ) {
     stats.fileRequests++;
     const generator = generators.get(cid);
-    const file = generator ? findFakeFile(generator, noteId, slot) : null;
+    const file = generator
+      ? findFakeFile(generator, noteId, slot, mutations.listing(generator).indexLimit)
+      : null;
     if (!file) {
       sendJson(res, 404, { error: 'file_not_found' });
       return;
@@ -227,6 +243,7 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
     });
     const url = new URL(req.url ?? '/', 'http://fake-crm.local');
     const handle = async () => {
+      if (isMutationRoute(url)) return handleMutationRoute(req, res, url, mutations, tenants);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
         return;
@@ -270,8 +287,9 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
     plan(cid) {
       const tenant = tenants.get(cid);
       if (!tenant) throw new Error(`fake CRM has no tenant ${cid}`);
-      return computeFakeTenantPlan(tenant);
+      return mutations.plan(tenant);
     },
+    mutate: (cid, request) => mutations.mutate(cid, request),
     injectFaults(action, times = 1) {
       for (let i = 0; i < times; i++) queued.push(action);
     },
