@@ -124,7 +124,7 @@ const keysUnder = async (company: string) => (await s3.keys()).filter((k) => k.s
 /** What a migration wrote, without what differs between two runs (ids and provenance run id). */
 const contentOf = (docs: readonly ContactNoteDoc[]) =>
   docs
-    .map(({ _id, legacy_migration_run_id, ...rest }) => rest)
+    .map(({ _id: _ignoredId, legacy_migration_run_id: _ignoredRun, ...rest }) => rest)
     .sort((a, b) => (a.legacy_crm_note_id ?? '').localeCompare(b.legacy_crm_note_id ?? ''));
 
 describe('rollback of one run (#14)', () => {
