@@ -157,6 +157,8 @@ async function deleteAndTally(
 ): Promise<{ outcome: Omit<PageOutcome, 'runFields'>; pageTotals: RollbackTotalsDoc }> {
   const { run } = ctx;
   const started = performance.now();
+  // Before any write: a worker paused past its lease must not touch the new owner's intents.
+  await ctx.confirmLease();
   // Intents of earlier pages are covered by their checkpoints now.
   await deps.scratch.dropDeleteIntents(target._id, { writtenBy: run._id, fromPage: plan.page });
   const ids = plan.toDelete.map((d) => d.note._id);
@@ -168,7 +170,6 @@ async function deleteAndTally(
       plan.toDelete.map((d) => ({ noteId: d.note._id.toHexString(), objectKeys: d.objectKeys })),
       deps.now(),
     );
-    await ctx.confirmLease();
     await deps.contactNotes.deleteUnchanged(plan.toDelete.map((d) => d.note));
   }
   const present = await deps.contactNotes.findPresentIds(ids);
