@@ -57,7 +57,9 @@ export function applyMutations(
   current: FakeTenantMutations,
   request: FakeMutationRequest,
 ): FakeTenantMutations {
-  const size = tenant.noteCount + current.added + (request.add ?? 0);
+  const add = request.add ?? 0;
+  const addIsValid = Number.isSafeInteger(add) && add >= 0 && current.added + add <= MAX_ADDED;
+  const size = tenant.noteCount + current.added + (addIsValid ? add : 0);
   const problems: string[] = [];
   const indices = (op: FakeMutationOp, list: number[] | undefined) => {
     for (const k of list ?? []) {
@@ -69,8 +71,7 @@ export function applyMutations(
     }
     return list ?? [];
   };
-  const add = request.add ?? 0;
-  if (!Number.isSafeInteger(add) || add < 0 || current.added + add > MAX_ADDED) {
+  if (!addIsValid) {
     problems.push(
       `add must be an integer from 0 to ${MAX_ADDED - current.added}, got ${JSON.stringify(add)}`,
     );
