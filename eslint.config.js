@@ -1,4 +1,5 @@
-// ESLint flat config: typed rules for src, lighter rules for tests and scripts.
+// ESLint flat config: typed rules for src (the security gate's included), lighter rules for tests
+// and scripts.
 import path from 'node:path';
 
 import js from '@eslint/js';
@@ -8,6 +9,7 @@ import simpleImportSort from 'eslint-plugin-simple-import-sort';
 import tseslint from 'typescript-eslint';
 
 import { importBoundaryOptions, typeScriptAwareResolver } from './eslint/import-boundaries.js';
+import { sourceSecurityConfig } from './eslint/security-config.js';
 
 /** File names are kebab-case (STYLE.md "Naming"); one convention, checked here. */
 const kebabCaseFiles = {
@@ -67,6 +69,8 @@ export default tseslint.config(
       'import-x/no-restricted-paths': ['error', importBoundaryOptions(import.meta.dirname)],
     },
   },
+  // The security gate's rules (issue #18, docs/security.md), as errors here too.
+  sourceSecurityConfig,
   {
     files: ['test/**/*.ts', 'scripts/**/*.{ts,mjs}', '*.config.{ts,js}'],
     rules: {

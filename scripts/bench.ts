@@ -1,7 +1,10 @@
 /**
- * `npm run bench` (issue #8): one run on one machine and one database, printing a table and JSON.
+ * `npm run bench` (issues #8, #15): one run on one machine and one database, printing tables and JSON.
  *   - end to end: N clean notes over HTTP from the fake CRM through a real worker process
- *     (normalize, resolve, upsert) → notes/s, p50/p95 page latency, the worker's peak RSS;
+ *     (normalize, resolve, upsert) at the largest PAGE_PREFETCH → notes/s, p50/p95 page cycle,
+ *     the worker's peak RSS;
+ *   - CRM scenarios (instant, realistic, slow fake CRMs), pipelined and sequential, each against
+ *     its own limit measured in the same run (bench-crm-scenarios.ts);
  *   - raw write limit: the same finished documents bulk-upserted into a collection with the same
  *     indexes → docs/s, and pipeline ÷ raw; measured twice: on a quiet database, and with the
  *     change stream open that every idle worker holds on `agendaJobs` (the conditions the
@@ -9,11 +12,10 @@
  *   - re-run of the same tenant (everything skipped) → notes/s;
  *   - normalizer vs plain sanitize-html;
  *   - peak RSS at a small and a large N (must stay flat: one page in memory at a time).
- * Options: --notes N (default 100000), --small N (default 10000), --page-size N (default 500).
+ * Options: --notes N (default 100000), --small N (default 10000), --scenario-notes N (default
+ * 10000), --page-size N (default 500). BENCH_CHANGE_STREAMS=off runs the workers on polling.
  * Uses MONGODB_URI when set, else the embedded database. Not part of the tests.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -22,28 +24,22 @@ import { performance } from 'node:perf_hooks';
 import type { AnyBulkWriteOperation, Db } from 'mongodb';
 
 import { INDEX_MIGRATIONS } from '../migrations/index.js';
-import { parseConfig } from '../src/config.js';
 import { seedCdp } from '../src/crm/fake/cdp-seed.js';
-import { FAKE_CRM_DEFAULT_AUTH, type FakeCrm, startFakeCrm } from '../src/crm/fake/fake-crm-server.js';
+import { startFakeCrm } from '../src/crm/fake/fake-crm-server.js';
 import { type FakeTenantOptions, resolveFakeTenant } from '../src/crm/fake/fake-tenant-options.js';
 import type { ContactNoteDoc, RunDoc } from '../src/db/documents.js';
 import { startEmbeddedMongo } from '../src/db/embedded-mongo.js';
 import { createIndexMigrationRunner } from '../src/db/index-migrations.js';
 import { connectMongo } from '../src/db/mongo-client.js';
-import { createRepositories, type Repositories } from '../src/db/repositories.js';
+import { createRepositories } from '../src/db/repositories.js';
 import { MIGRATION_FLAG } from '../src/domain.js';
-import { createAgenda } from '../src/jobs/agenda-factory.js';
-import { createAgendaJobQueue } from '../src/jobs/agenda-job-queue.js';
 import { createLogger } from '../src/logger.js';
-import { createRunConfigStamp } from '../src/migration/run-config-stamp.js';
-import { createTriggerDeps } from '../src/migration/run-deps.js';
-import { triggerMigration } from '../src/migration/trigger-migration.js';
-import { readServiceVersion } from '../src/service-version.js';
+import { CRM_SCENARIOS, measureCrmScenario, type ScenarioFigures } from './bench-crm-scenarios.js';
+import { CLI_PATH, measuredRun, type RunContext, type RunFigures, WORKER_NODE_FLAGS } from './bench-run.js';
 import { measureNormalizerThroughput } from './normalizer-throughput.js';
 
 const logger = createLogger({ level: 'warn', name: 'bench' });
 const ROOT = path.resolve(import.meta.dirname, '../..');
-const CLI = path.join(ROOT, 'dist/src/cli.js');
 
 function arg(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -52,32 +48,14 @@ function arg(name: string, fallback: number): number {
   return v;
 }
 
-/** The flags the `notes-migrator` bin and the Dockerfile run with (package.json "//memory"). */
-const WORKER_NODE_FLAGS = (
-  process.env.BENCH_WORKER_NODE_FLAGS ?? '--max-semi-space-size=4 --max-old-space-size=256'
-)
-  .split(' ')
-  .filter(Boolean);
-
 const N = arg('notes', 100_000);
 const SMALL = arg('small', 10_000);
+const SCENARIO_NOTES = arg('scenario-notes', 10_000);
 const PAGE_SIZE = arg('page-size', 500);
-
-interface RunFigures {
-  notes: number;
-  seconds: number;
-  notesPerSec: number;
-  pageP50Ms: number;
-  pageP95Ms: number;
-  peakRssMb: number;
-  /** Resident set (MB) sampled at 25/50/75/100% progress: flat means one page in memory at a time. */
-  rssByProgressMb: Record<string, number>;
-  /** Mean milliseconds per page by pipeline step. */
-  stepMeansMs: Record<string, number>;
-  status: string;
-  migrated: number;
-  skipped: number;
-}
+/** PAGE_PREFETCH's largest value (src/config.ts): the end-to-end runs check memory there. */
+const MAX_PAGE_PREFETCH = 8;
+/** PAGE_PREFETCH's default: the CRM scenarios measure what operators get. */
+const DEFAULT_PAGE_PREFETCH = 2;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 
@@ -120,26 +98,50 @@ async function main() {
       await seedCdp(db, resolveFakeTenant(tenant));
       await repos.featureFlags.setFlag(tenant.cid, MIGRATION_FLAG, true, new Date());
     }
-    const workerUri = withDb(uri, dbName);
+    const ctx: RunContext = {
+      db,
+      repos,
+      workerUri: withDb(uri, dbName),
+      cli: CLI_PATH(ROOT),
+      pageSize: PAGE_SIZE,
+      logger,
+      say,
+    };
 
-    say(`\n[1/5] end to end, ${SMALL.toLocaleString('en-US')} notes`);
-    const smallRun = await measuredRun(db, repos, crm, workerUri, small);
-    say(`[2/5] end to end, ${N.toLocaleString('en-US')} notes`);
-    const firstRun = await measuredRun(db, repos, crm, workerUri, large);
-    say('[3/5] re-run of the same tenant (every note already in CDP)');
+    say(`\n[1/6] end to end, ${SMALL.toLocaleString('en-US')} notes, PAGE_PREFETCH=${MAX_PAGE_PREFETCH}`);
+    const smallRun = await measuredRun(ctx, crm, small, MAX_PAGE_PREFETCH);
+    say(`[2/6] end to end, ${N.toLocaleString('en-US')} notes, PAGE_PREFETCH=${MAX_PAGE_PREFETCH}`);
+    const firstRun = await measuredRun(ctx, crm, large, MAX_PAGE_PREFETCH);
+    say('[3/6] re-run of the same tenant (every note already in CDP)');
     // A successful CID refuses a new trigger (409 ALREADY_MIGRATED); operators re-run after any
     // other outcome, so the measurement re-opens the CID the way such an outcome would.
     await db
       .collection<RunDoc>('migration_runs')
       .updateMany({ cid: large.cid }, { $set: { status: 'completed_with_errors' } });
-    const rerun = await measuredRun(db, repos, crm, workerUri, large);
-    say('[4/5] raw write limit: the same finished documents, bulk-upserted');
+    const rerun = await measuredRun(ctx, crm, large, MAX_PAGE_PREFETCH);
+    say('[4/6] raw write limit: the same finished documents, bulk-upserted');
     const raw = await rawWriteLimit(db, large.companySsoId, 'contact_notes_raw_bench', false);
     const rawWatched =
       process.env.BENCH_CHANGE_STREAMS === 'off'
         ? null
         : await rawWriteLimit(db, large.companySsoId, 'contact_notes_raw_bench_watched', true);
-    say('[5/5] normalizer vs plain sanitize-html');
+    // The worker writes with a change stream open exactly when it wakes on change streams.
+    const writeLimit = rawWatched ?? raw;
+    say(`[5/6] CRM scenarios, ${SCENARIO_NOTES.toLocaleString('en-US')} notes each`);
+    const scenarios: ScenarioFigures[] = [];
+    for (const [i, scenario] of CRM_SCENARIOS.entries()) {
+      say(`   ${scenario.name} CRM`);
+      scenarios.push(
+        await measureCrmScenario(ctx, scenario, {
+          notes: SCENARIO_NOTES,
+          pagePrefetch: DEFAULT_PAGE_PREFETCH,
+          writeLimitDocsPerSec: writeLimit.docsPerSec,
+          cidBase: 9100 + 10 * i,
+        }),
+      );
+    }
+    const scenario = (name: string) => scenarios.find((x) => x.name === name);
+    say('[6/6] normalizer vs plain sanitize-html');
     const normalizer = measureNormalizerThroughput({ count: 20_000, seed: 20_240_501, rounds: 2 });
 
     const result = {
@@ -164,12 +166,22 @@ async function main() {
           ? { pipelineOverRawWithChangeStreamOpen: firstRun.notesPerSec / rawWatched.docsPerSec }
           : {}),
         rerunOverFirstRun: rerun.notesPerSec / firstRun.notesPerSec,
+        ...Object.fromEntries(scenarios.map((x) => [`${x.name}PipelinedOverLimit`, x.ratio])),
+        realisticCrmCostToDbBoundRun:
+          1 -
+          (scenario('realistic')?.pipelined.notesPerSec ?? 0) /
+            (scenario('instant')?.pipelined.notesPerSec ?? 1),
+        realistic429Share: scenario('realistic')?.pipelined.crm.rateLimitedShare ?? 0,
         peakRssLargeOverSmall: firstRun.peakRssMb / smallRun.peakRssMb,
         normalizerOverSanitizeHtml: normalizer.ratio,
       },
       normalizer,
+      scenarios,
       targets: {
         pipelineOverRaw: '>= 0.5',
+        scenarioPipelinedOverLimit: '>= 0.85 (every scenario)',
+        realisticCrmCostToDbBoundRun: '<= 0.15',
+        realistic429Share: '<= 0.01',
         peakRssMbAtLargeN: '<= 300',
         peakRssLargeOverSmall: '<= 1.15',
         rerunOverFirstRun: '>= 1.5',
@@ -178,6 +190,7 @@ async function main() {
       elapsedSeconds: Math.round((Date.now() - started) / 1000),
     };
     printTable(result);
+    printScenarios(scenarios);
     await mkdir(path.join(ROOT, 'bench-results'), { recursive: true });
     const out = path.join(
       ROOT,
@@ -199,154 +212,6 @@ function withDb(uri: string, dbName: string): string {
   const u = new URL(uri);
   u.pathname = `/${dbName}`;
   return u.toString();
-}
-
-/** Triggers a run, lets one real worker process carry it, and measures it. */
-async function measuredRun(
-  db: Db,
-  repos: Repositories,
-  crm: FakeCrm,
-  workerUri: string,
-  tenant: FakeTenantOptions,
-): Promise<RunFigures> {
-  const agenda = await createAgenda({
-    db,
-    name: 'bench',
-    processEveryMs: 60_000,
-    lockLifetimeMs: 60_000,
-    concurrency: 1,
-    logger,
-  });
-  const { runId } = await triggerMigration(
-    createTriggerDeps({
-      repos,
-      extractor: { probeOrganization: () => Promise.resolve({ total: tenant.noteCount }) },
-      jobs: createAgendaJobQueue(agenda, db),
-      pageSize: PAGE_SIZE,
-      configStamp: createRunConfigStamp(
-        parseConfig({ CRM_PAGE_SIZE: String(PAGE_SIZE) }),
-        readServiceVersion(),
-      ),
-      logger,
-      now: () => new Date(),
-    }),
-    {
-      cid: tenant.cid,
-      companySsoId: tenant.companySsoId,
-      kind: 'migrate',
-      mode: 'restart',
-      triggeredBy: 'bench',
-    },
-  );
-  await agenda.stop(false);
-
-  const worker = spawn(process.execPath, [...WORKER_NODE_FLAGS, CLI, 'worker'], {
-    env: {
-      PATH: process.env.PATH,
-      HOME: process.env.HOME,
-      MONGODB_URI: workerUri,
-      CRM_API_ROOT_URL: crm.url,
-      CRM_API_AUTH: FAKE_CRM_DEFAULT_AUTH,
-      LOG_LEVEL: 'info',
-      WORKER_CONCURRENCY: '1',
-      AGENDA_PROCESS_EVERY_MS: '1000',
-      AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
-      ...(process.env.BENCH_CHANGE_STREAMS ? { CHANGE_STREAMS: process.env.BENCH_CHANGE_STREAMS } : {}),
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const pageMs: number[] = [];
-  const stepTotals: Record<string, number> = {};
-  let buffered = '';
-  worker.stdout.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString('utf8');
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const line = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      if (!line.includes('"page done"')) continue;
-      const parsed = JSON.parse(line) as Record<string, unknown>;
-      if (typeof parsed.page_ms === 'number') pageMs.push(parsed.page_ms);
-      for (const [k, v] of Object.entries(parsed)) {
-        if (k.endsWith('_ms') && k !== 'page_ms' && typeof v === 'number')
-          stepTotals[k] = (stepTotals[k] ?? 0) + v;
-      }
-    }
-  });
-  const exited = new Promise<void>((resolve) => worker.on('exit', () => resolve()));
-  let run: RunDoc | null;
-  const rssByProgressMb: Record<string, number> = {};
-  try {
-    for (;;) {
-      run = await repos.runs.get(runId);
-      for (const mark of [25, 50, 75, 100]) {
-        if (run && run.progress_pct >= mark && rssByProgressMb[`${mark}%`] === undefined) {
-          rssByProgressMb[`${mark}%`] = rssOf(worker.pid);
-        }
-      }
-      if (run && run.status !== 'in_progress') break;
-      if (worker.exitCode !== null)
-        throw new Error(`worker exited with ${worker.exitCode} before the run ended`);
-      await new Promise((r) => setTimeout(r, 500));
-    }
-    const peakRssMb = peakRssOf(worker.pid);
-    worker.kill('SIGTERM');
-    await exited;
-    const seconds = ((run.finished_at?.getTime() ?? 0) - (run.started_at?.getTime() ?? 0)) / 1000;
-    const figures: RunFigures = {
-      notes: run.notes_processed,
-      seconds,
-      notesPerSec: Math.round(run.notes_processed / seconds),
-      pageP50Ms: percentile(pageMs, 0.5),
-      pageP95Ms: percentile(pageMs, 0.95),
-      peakRssMb,
-      rssByProgressMb,
-      stepMeansMs: Object.fromEntries(
-        Object.entries(stepTotals).map(([k, v]) => [k, Math.round(v / Math.max(1, pageMs.length))]),
-      ),
-      status: run.status,
-      migrated: run.notes_migrated,
-      skipped: run.notes_skipped,
-    };
-    say(
-      `      ${figures.status}: ${figures.notesPerSec} notes/s, p50 page ${figures.pageP50Ms} ms, peak RSS ${figures.peakRssMb} MB`,
-    );
-    say(
-      `      RSS by progress: ${Object.entries(rssByProgressMb)
-        .map(([k, v]) => `${k} ${v} MB`)
-        .join(', ')}`,
-    );
-    say(
-      `      mean per page: ${Object.entries(figures.stepMeansMs)
-        .map(([k, v]) => `${k.replace(/_ms$/, '')} ${v} ms`)
-        .join(', ')}`,
-    );
-    return figures;
-  } finally {
-    if (worker.exitCode === null) worker.kill('SIGKILL');
-  }
-}
-
-/** The worker's peak resident set (VmHWM), read from /proc while it is still alive. */
-function peakRssOf(pid: number | undefined): number {
-  return procStatusMb(pid, 'VmHWM');
-}
-
-function rssOf(pid: number | undefined): number {
-  return procStatusMb(pid, 'VmRSS');
-}
-
-function procStatusMb(pid: number | undefined, field: 'VmHWM' | 'VmRSS'): number {
-  if (pid === undefined) return Number.NaN;
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1]);
-  return Math.round(kb / 1024);
-}
-
-function percentile(values: number[], p: number): number {
-  if (values.length === 0) return Number.NaN;
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? Number.NaN;
 }
 
 /** Upserts the pipeline's own output into a fresh collection with the same indexes; only writes are timed. */
@@ -470,6 +335,37 @@ function printTable(r: {
   const w1 = Math.max(...rows.map((x) => x[1].length));
   say('');
   for (const [a, b, c] of rows) say(`${a.padEnd(w0)}  ${b.padStart(w1)}  ${c}`);
+}
+
+function printScenarios(scenarios: ScenarioFigures[]) {
+  const header = [
+    'scenario',
+    'pipelined',
+    'limit',
+    'ratio',
+    'requests',
+    '429s',
+    'page p50/p95',
+    'peak RSS',
+    'sequential (ratio)',
+  ];
+  const rows = scenarios.map((x) => [
+    x.name,
+    `${x.pipelined.notesPerSec} notes/s`,
+    `${Math.round(x.limitNotesPerSec)} (${x.limitedBy === 'min' ? 'min(write, fetch)' : x.limitedBy})`,
+    `${x.ratio.toFixed(2)} ${x.ratio >= 0.85 ? '✓' : '✗'}`,
+    String(x.pipelined.crm.requests),
+    `${x.pipelined.crm.rateLimited} (${(x.pipelined.crm.rateLimitedShare * 100).toFixed(1)}%)`,
+    `${x.pipelined.pageP50Ms} / ${x.pipelined.pageP95Ms} ms`,
+    `${x.pipelined.peakRssMb} MB`,
+    `${x.sequential.notesPerSec} notes/s (${x.sequentialRatio.toFixed(2)})`,
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  say('');
+  for (const row of [header, ...rows]) say(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+  say(
+    `fetch limits: ${scenarios.map((x) => `${x.name} ${x.fetchLimit.notesPerSecond} notes/s (${x.fetchLimit.inFlight} in flight), ${x.sequentialFetchLimit.notesPerSecond} (1)`).join(' · ')}; write limit ${scenarios[0]?.writeLimitDocsPerSec ?? '?'} docs/s`,
+  );
 }
 
 main().catch((e: unknown) => {

@@ -78,7 +78,11 @@ function ratioVar(defaultValue: number, doc: string) {
   return documented(schema, { default: `\`${defaultValue}\``, doc: `${doc} (a fraction, 0–1)` });
 }
 
-const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000 };
+const DURATION_UNITS_MS: ReadonlyMap<string, number> = new Map([
+  ['ms', 1],
+  ['s', 1000],
+  ['m', 60_000],
+]);
 
 /** A duration with its unit in the value (`10s`, `1500ms`, `2m`), returned in milliseconds. */
 function durationVar(defaultMs: number, minMs: number, maxMs: number, doc: string) {
@@ -87,8 +91,9 @@ function durationVar(defaultMs: number, minMs: number, maxMs: number, doc: strin
     .optional()
     .transform((raw, ctx) => {
       if (unset(raw)) return defaultMs;
-      const m = /^(\d+(?:\.\d+)?)\s*(ms|s|m)$/.exec(raw.trim());
-      const ms = m ? Number(m[1]) * (DURATION_UNITS_MS[m[2] ?? ''] ?? Number.NaN) : Number.NaN;
+      // An alternation, not `\d+(\.\d+)?`: no nested quantifier, so no backtracking blow-up.
+      const m = /^(\d+|\d+\.\d+)\s*(ms|s|m)$/.exec(raw.trim());
+      const ms = m ? Number(m[1]) * (DURATION_UNITS_MS.get(m[2] ?? '') ?? Number.NaN) : Number.NaN;
       if (!Number.isFinite(ms) || ms < minMs || ms > maxMs) {
         ctx.addIssue({
           code: 'custom',
@@ -201,6 +206,12 @@ function intListVar(defaultValue: number[], doc: string) {
   return documented(schema, { default: `\`${defaultValue.join(',')}\``, doc });
 }
 
+/** `files.example.com` or `*.example.com`: labels of `a-z 0-9 -` (checked per label, no nested regex). */
+function isHostPattern(host: string): boolean {
+  const labels = (host.startsWith('*.') ? host.slice(2) : host).split('.');
+  return labels.every((label) => /^[a-z0-9-]+$/.test(label));
+}
+
 function hostListVar(doc: string) {
   const schema = z
     .string()
@@ -211,9 +222,7 @@ function hostListVar(doc: string) {
         .split(',')
         .map((h) => h.trim().toLowerCase().replace(/\.$/, ''))
         .filter(Boolean);
-      const bad = hosts.filter(
-        (h) => !/^(\*\.)?[a-z0-9-]+(\.[a-z0-9-]+)*$/.test(h) && !/^[0-9a-f:.[\]]+$/.test(h),
-      );
+      const bad = hosts.filter((h) => !isHostPattern(h) && !/^[0-9a-f:.[\]]+$/.test(h));
       if (bad.length > 0) {
         ctx.addIssue({
           code: 'custom',
@@ -224,6 +233,43 @@ function hostListVar(doc: string) {
       return hosts;
     });
   return documented(schema, { default: '– (blocks all)', doc });
+}
+
+/** `https://ops.example.com,http://127.0.0.1:8080` → normalised origins (`scheme://host[:port]`). */
+function originListVar(doc: string) {
+  const schema = z
+    .string()
+    .optional()
+    .transform((raw, ctx) => {
+      if (unset(raw)) return [] as string[];
+      const entries = raw
+        .split(',')
+        .map((e) => e.trim())
+        .filter(Boolean);
+      const bad = entries.filter((e) => tryParseOrigin(e) === null);
+      if (bad.length > 0) {
+        ctx.addIssue({
+          code: 'custom',
+          message: `expected origins like https://ops.example.com (scheme, host, optional port; no path) separated by commas (bad: ${bad.join(', ')})`,
+        });
+        return z.NEVER;
+      }
+      return [...new Set(entries.map((e) => tryParseOrigin(e) ?? ''))];
+    });
+  return documented(schema, { default: '–', doc });
+}
+
+/** `https://Ops.Example.com:443/` → `https://ops.example.com`; null for anything but a bare http(s) origin. */
+function tryParseOrigin(entry: string): string | null {
+  let url: URL;
+  try {
+    url = new URL(entry);
+  } catch {
+    return null;
+  }
+  const bare = url.pathname === '/' && !url.search && !url.hash && !url.username && !url.password;
+  const web = url.protocol === 'http:' || url.protocol === 'https:';
+  return bare && web && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]+\/?$/i.test(entry) ? url.origin : null;
 }
 
 /**
@@ -256,6 +302,9 @@ const EnvSchema = z.object({
   READ_API_TOKEN: optionalStringVar(
     'bearer token of the read path `/v1/contacts/:id/notes`; unset closes it',
   ),
+  ALLOWED_ORIGINS: originListVar(
+    'origins (`scheme://host[:port]`, comma-separated) allowed to send state-changing requests to `/private` besides the service\'s own, e.g. the dashboard behind a TLS proxy `https://ops.example.com`; any other browser `Origin` gets 403 `CSRF_REJECTED` (docs/api.md "Security")',
+  ),
   MAX_BODY_BYTES: intVar(16 * 1024, 256, 1024 * 1024, 'largest accepted request body, in bytes'),
 
   CRM_API_ROOT_URL: urlVar(['http', 'https'], 'legacy CRM base URL', '– (embedded: the fake CRM)'),
@@ -263,6 +312,16 @@ const EnvSchema = z.object({
   CRM_NOTES_EXTRACT_TIMEOUT: durationVar(10_000, 100, 300_000, 'per-request CRM timeout, headers and body'),
   CRM_PAGE_SIZE: intVar(500, 1, 1000, 'notes per CRM page; fixed per run (stored on the run)'),
   CRM_MAX_RETRY_AFTER_MS: intVar(30_000, 0, 600_000, 'longest CRM `Retry-After` honoured, in ms'),
+  /**
+   * 2: one page in flight covers a CRM as slow as the page write; a second covers its latency
+   * spread (p95 ≈ 2 × median). More only adds memory (a page each) and CRM requests in flight.
+   */
+  PAGE_PREFETCH: intVar(
+    2,
+    0,
+    8,
+    "CRM pages a run fetches ahead while it writes the current one (and the next page is prepared meanwhile: DESIGN.md §11.8); `0` = strictly one page at a time. Each costs one page's memory and one CRM request in flight",
+  ),
 
   NOTE_TYPE_ALLOWLIST: intListVar([1, 6], '`crm_note_type_id`s in scope; others are counted, not failed'),
   MAX_FAILURE_RATE: ratioVar(0.01, 'a run halts when failed ÷ in-scope processed exceeds this after a page'),
@@ -398,7 +457,8 @@ export function parseConfig(env: Record<string, string | undefined>): Readonly<C
   if (!result.success) {
     for (const issue of result.error.issues) {
       const name = String(issue.path[0] ?? '?');
-      problems.push(`${name}: ${issue.message}, got ${describeGiven(name, env[name])}`);
+      const given = Object.hasOwn(env, name) ? env[name] : undefined;
+      problems.push(`${name}: ${issue.message}, got ${describeGiven(name, given)}`);
     }
   } else {
     problems.push(...crossFieldProblems(result.data));
@@ -422,6 +482,7 @@ function toConfig(env: Env) {
       apiUsername: env.API_USERNAME,
       apiPassword: env.API_PASSWORD,
       readApiToken: env.READ_API_TOKEN,
+      allowedOrigins: env.ALLOWED_ORIGINS,
       maxBodyBytes: env.MAX_BODY_BYTES,
     },
     crm: {
@@ -430,6 +491,7 @@ function toConfig(env: Env) {
       timeoutMs: env.CRM_NOTES_EXTRACT_TIMEOUT,
       pageSize: env.CRM_PAGE_SIZE,
       maxRetryAfterMs: env.CRM_MAX_RETRY_AFTER_MS,
+      pagePrefetch: env.PAGE_PREFETCH,
     },
     migration: {
       noteTypeAllowlist: env.NOTE_TYPE_ALLOWLIST,

@@ -1,42 +1,22 @@
+import { type ErrorCode, exposeForCode, statusForCode } from './error-catalog.js';
+
 /**
  * The error types of the service. One base class carries what every boundary needs (code, HTTP
  * status, whether the message may be shown); subclasses exist only where a caller branches on them.
  */
 
-export const ERROR_CODES = [
-  'VALIDATION_ERROR',
-  'UNAUTHORIZED',
-  'FLAG_DISABLED',
-  'CID_NOT_FOUND',
-  'ALREADY_MIGRATED',
-  'JOB_ALREADY_RUNNING',
-  'NO_RUN_TO_RESUME',
-  'ROLLBACK_NOT_ALLOWED',
-  'ALREADY_ROLLED_BACK',
-  'NOT_FOUND',
-  'METHOD_NOT_ALLOWED',
-  'UNSUPPORTED_MEDIA_TYPE',
-  'PAYLOAD_TOO_LARGE',
-  'CRM_UNAVAILABLE',
-  'CRM_EXTRACT_FAILED',
-  'CRM_REQUEST_REJECTED',
-  'CRM_PAYLOAD_INVALID',
-  'CONFIG_INVALID',
-  'LEASE_LOST',
-  'NOTE_TOO_LONG',
-  'NOT_READY',
-  'INTERNAL',
-] as const;
-export type ErrorCode = (typeof ERROR_CODES)[number];
+export type { ErrorCode } from './error-catalog.js';
 
 export interface AppErrorOptions {
-  status?: number;
-  /** May the message be shown to an API client? Defaults to true for status < 500. */
-  expose?: boolean;
   details?: Record<string, unknown>;
   cause?: unknown;
 }
 
+/**
+ * The base error. Its HTTP status and whether its message may be shown come from the error
+ * catalog, never from the thrower: a code always means the same status on the wire, and a new
+ * 4xx code cannot end up hidden as a 500.
+ */
 export class AppError extends Error {
   readonly code: ErrorCode;
   readonly status: number;
@@ -47,8 +27,8 @@ export class AppError extends Error {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = new.target.name;
     this.code = code;
-    this.status = options.status ?? 500;
-    this.expose = options.expose ?? this.status < 500;
+    this.status = statusForCode(code);
+    this.expose = exposeForCode(code);
     this.details = options.details ?? {};
   }
 }
@@ -56,7 +36,7 @@ export class AppError extends Error {
 /** Bad input from a caller (HTTP body, env, CLI argument, CRM payload). */
 export class ValidationError extends AppError {
   constructor(message: string, details: Record<string, unknown> = {}, cause?: unknown) {
-    super('VALIDATION_ERROR', message, { status: 400, details, cause });
+    super('VALIDATION_ERROR', message, { details, cause });
   }
 }
 
@@ -67,7 +47,7 @@ export class ConflictError extends AppError {
     message: string,
     details: Record<string, unknown> = {},
   ) {
-    super(code, message, { status: 409, details });
+    super(code, message, { details });
   }
 }
 
@@ -81,9 +61,9 @@ export class UpstreamError extends AppError {
       | 'CID_NOT_FOUND'
       | 'CRM_PAYLOAD_INVALID',
     message: string,
-    options: Omit<AppErrorOptions, 'expose'> = {},
+    options: AppErrorOptions = {},
   ) {
-    super(code, message, { status: code === 'CID_NOT_FOUND' ? 404 : 502, expose: true, ...options });
+    super(code, message, options);
   }
 }
 
@@ -97,7 +77,7 @@ export class PermanentJobError extends AppError {
 /** A fenced write found that this worker no longer holds the CID lease. */
 export class LeaseLostError extends AppError {
   constructor(message: string, details: Record<string, unknown> = {}) {
-    super('LEASE_LOST', message, { status: 409, details });
+    super('LEASE_LOST', message, { details });
   }
 }
 

@@ -8,6 +8,7 @@ import type { Middleware } from 'koa';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 import { REASON_CODES, type ReasonCode, severityOf } from './domain.js';
+import { routeOf } from './http/route-label.js';
 import type { StatusFeedObserver } from './http/run-status-feed.js';
 import type { MigrationObserver } from './migration/execute-run.js';
 
@@ -141,15 +142,8 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
       await next();
     } finally {
       if (ctx.response.type !== 'text/event-stream') {
-        const matched: unknown = Reflect.get(ctx, '_matchedRoute');
-        const route =
-          typeof matched === 'string'
-            ? matched
-            : ctx.path.startsWith('/private/dash')
-              ? '/private/dash/*'
-              : 'unmatched';
         httpSeconds.observe(
-          { method: ctx.method, route, status: String(ctx.status) },
+          { method: ctx.method, route: routeOf(ctx), status: String(ctx.status) },
           (performance.now() - started) / 1000,
         );
       }

@@ -4,6 +4,7 @@
  * live in `url-vetter.ts`; this module does no I/O.
  */
 import { isIP } from 'node:net';
+import { domainToUnicode } from 'node:url';
 
 import { type AddressPolicy } from './address-policy.js';
 
@@ -12,6 +13,7 @@ export const BLOCK_REASONS = [
   'invalid-url',
   'scheme-not-allowed',
   'credentials-in-url',
+  'non-canonical-url',
   'port-not-allowed',
   'host-not-allowed',
   'non-public-address',
@@ -44,8 +46,6 @@ export type UrlCheck = { ok: true; target: CheckedUrl } | Blocked;
 export function blocked(reason: BlockReason, detail: string): Blocked {
   return { ok: false, reason, detail };
 }
-
-const DEFAULT_PORTS: Record<string, number> = { 'https:': 443, 'http:': 80 };
 
 /**
  * One host as the WHATWG URL parser sees it: lower case, IDNA-normalised, IPv4 shorthand
@@ -111,7 +111,8 @@ export function isHostAllowed(host: string, list: HostAllowList): boolean {
 /**
  * The pure checks, in order: parse, scheme, credentials, port, then for an IP literal the address
  * policy (so `http://169.254.169.254/` is reported as the metadata address it is, even when an
- * operator listed it), then the allow-list. Nothing here opens a socket or asks DNS.
+ * operator listed it), then the canonical form, then the allow-list. Nothing here opens a socket
+ * or asks DNS.
  */
 export function checkUrl(
   raw: string,
@@ -133,7 +134,8 @@ export function checkUrl(
   if (url.username !== '' || url.password !== '') {
     return blocked('credentials-in-url', 'the URL carries a user name or password before its host');
   }
-  const port = url.port === '' ? (DEFAULT_PORTS[url.protocol] ?? 0) : Number(url.port);
+  // The scheme is https or http by now: its default port is 443 or 80.
+  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
   if (!policy.allowedPorts.includes(port)) {
     return blocked('port-not-allowed', `port ${port} is not in ATTACHMENT_ALLOWED_PORTS`);
   }
@@ -146,8 +148,47 @@ export function checkUrl(
       return blocked('non-public-address', `${verdict.address} is ${verdict.addressClass}`);
     }
   }
+  const nonCanonical = tryFindNonCanonicalForm(raw, url);
+  if (nonCanonical !== null) return blocked('non-canonical-url', nonCanonical);
   if (!isHostAllowed(host, allowList)) {
     return blocked('host-not-allowed', `host ${host} is not on ATTACHMENT_HOSTS`);
   }
   return { ok: true, target: { url, host, ipVersion, port } };
+}
+
+/**
+ * Why the raw text of a URL is not already the form every parser reads the same way, or null
+ * (issue #11). The WHATWG parser quietly repairs these; another parser (a proxy, a logger, the
+ * CRM's own tooling) may read a different host, so such a URL is never fetched:
+ * control characters (CR, LF, tab…), a backslash, `https:host` without `//` (or with more
+ * slashes), a percent-encoded host, a host that only reads as ours after IDNA mapping
+ * (full-width letters, IPv4 shorthand, non-NFC text), a trailing dot, an explicit default or
+ * empty port. Upper-case letters in scheme or host are harmless (every parser folds them).
+ */
+export function tryFindNonCanonicalForm(raw: string, url: URL): string | null {
+  // eslint-disable-next-line no-control-regex -- control characters are what this looks for
+  const control = /[\u0000-\u001f\u007f-\u009f]/.exec(raw);
+  if (control)
+    return `control character U+${control[0].charCodeAt(0).toString(16).padStart(4, '0')} in the URL`;
+  const text = raw.trim();
+  if (text.includes('\\')) return 'a backslash in the URL';
+  const authority = /^[a-z][a-z0-9+.-]*:\/\/([^/?#]*)/i.exec(text)?.[1];
+  if (!authority) return 'the scheme is not followed by exactly "//" and a host';
+  if (authority.includes('@')) return 'an "@" before the host';
+  const portAt = authority.startsWith('[') ? authority.indexOf(']:') + 1 : authority.lastIndexOf(':');
+  const rawHost = portAt > 0 ? authority.slice(0, portAt) : authority;
+  const rawPort = portAt > 0 ? authority.slice(portAt + 1) : null;
+  if (rawHost.includes('%')) return `percent-encoded host ${JSON.stringify(rawHost)}`;
+  if (rawHost.endsWith('.')) return `trailing dot in host ${JSON.stringify(rawHost)}`;
+  const parsedHost = url.hostname;
+  const readable = parsedHost.startsWith('[') ? parsedHost : domainToUnicode(parsedHost);
+  if (rawHost.toLowerCase() !== parsedHost && rawHost.toLowerCase() !== readable) {
+    return `host ${JSON.stringify(rawHost)} reads as ${parsedHost}`;
+  }
+  if (rawPort !== null && (rawPort === '' || rawPort !== url.port)) {
+    return url.port === '' && rawPort !== ''
+      ? `explicit default port ${rawPort}`
+      : `port written as ${JSON.stringify(rawPort)}`;
+  }
+  return null;
 }

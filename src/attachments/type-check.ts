@@ -41,38 +41,40 @@ const PLAIN_TEXT_CONTENT_TYPE = 'text/plain; charset=utf-8';
  * Office files (.doc, .xls, .ppt, .msg). `text` means no signature at all and bytes that read
  * as UTF-8 text; `xml`, `vcf`, `ics`, `vtt` are the text formats file-type does recognise.
  */
-const DOCUMENT_EXPECTATIONS: Record<string, readonly string[]> = {
-  pdf: ['pdf'],
-  xlsx: ['xlsx'],
-  xlsm: ['xlsm', 'xlsx'],
-  xltx: ['xltx', 'xlsx'],
-  xltm: ['xltm', 'xlsx'],
-  xls: ['cfb'],
-  docx: ['docx'],
-  docm: ['docm', 'docx'],
-  dotx: ['dotx', 'docx'],
-  pptx: ['pptx'],
-  pptm: ['pptm', 'pptx'],
-  ppsx: ['ppsx', 'pptx'],
-  doc: ['cfb'],
-  ppt: ['cfb'],
-  msg: ['cfb'],
-  odt: ['odt'],
-  ods: ['ods'],
-  odp: ['odp'],
-  rtf: ['rtf'],
-  epub: ['epub'],
-  zip: ['zip'],
-  txt: [TEXT],
-  csv: [TEXT],
-  tsv: [TEXT],
-  md: [TEXT],
-  log: [TEXT],
-  json: [TEXT],
-  xml: ['xml', TEXT],
-  vcf: ['vcf', TEXT],
-  ics: ['ics', TEXT],
-};
+const DOCUMENT_EXPECTATIONS: ReadonlyMap<string, readonly string[]> = new Map(
+  Object.entries({
+    pdf: ['pdf'],
+    xlsx: ['xlsx'],
+    xlsm: ['xlsm', 'xlsx'],
+    xltx: ['xltx', 'xlsx'],
+    xltm: ['xltm', 'xlsx'],
+    xls: ['cfb'],
+    docx: ['docx'],
+    docm: ['docm', 'docx'],
+    dotx: ['dotx', 'docx'],
+    pptx: ['pptx'],
+    pptm: ['pptm', 'pptx'],
+    ppsx: ['ppsx', 'pptx'],
+    doc: ['cfb'],
+    ppt: ['cfb'],
+    msg: ['cfb'],
+    odt: ['odt'],
+    ods: ['ods'],
+    odp: ['odp'],
+    rtf: ['rtf'],
+    epub: ['epub'],
+    zip: ['zip'],
+    txt: [TEXT],
+    csv: [TEXT],
+    tsv: [TEXT],
+    md: [TEXT],
+    log: [TEXT],
+    json: [TEXT],
+    xml: ['xml', TEXT],
+    vcf: ['vcf', TEXT],
+    ics: ['ics', TEXT],
+  }),
+);
 
 const SPREADSHEET_EXTENSIONS = new Set(['xlsx', 'xlsm', 'xltx', 'xltm', 'xls']);
 
@@ -110,7 +112,9 @@ const NEVER_ACCEPTED = new Set([
 ]);
 
 /** file-type's name for an extension people write differently. */
-const EXTENSION_ALIASES: Record<string, string> = { jpeg: 'jpg', tiff: 'tif', mpeg: 'mpg', oga: 'ogg' };
+const EXTENSION_ALIASES: ReadonlyMap<string, string> = new Map(
+  Object.entries({ jpeg: 'jpg', tiff: 'tif', mpeg: 'mpg', oga: 'ogg' }),
+);
 
 /** Media types a browser would execute or render as a page: stored as plain text instead. */
 const ACTIVE_CONTENT_TYPES = new Set(['application/xml', 'text/xml', 'image/svg+xml', 'text/html']);
@@ -143,7 +147,7 @@ export function checkFileType(input: TypeCheckInput): TypeCheck {
     case 'xlsx': {
       // Mapped by extension: what that extension promises. By content type only: any spreadsheet.
       const byExtension = SPREADSHEET_EXTENSIONS.has(input.extension ?? '')
-        ? DOCUMENT_EXPECTATIONS[input.extension ?? '']
+        ? DOCUMENT_EXPECTATIONS.get(input.extension ?? '')
         : undefined;
       const wanted = byExtension ?? ['xlsx', 'xlsm', 'xltx', 'xltm', 'cfb'];
       return detected && wanted.includes(detected.ext) ? accepted(detected) : mismatch(wanted.join(' or '));
@@ -155,10 +159,10 @@ export function checkFileType(input: TypeCheckInput): TypeCheck {
 
 function checkDocument(input: TypeCheckInput, mismatch: (expected: string) => TypeCheck): TypeCheck {
   const { detected } = input;
-  const ext = input.extension === null ? null : (EXTENSION_ALIASES[input.extension] ?? input.extension);
+  const ext = input.extension === null ? null : (EXTENSION_ALIASES.get(input.extension) ?? input.extension);
   const isText = detected === undefined && looksLikeText(input.head);
   const found = detected?.ext ?? (isText ? TEXT : null);
-  const expected = ext === null ? undefined : DOCUMENT_EXPECTATIONS[ext];
+  const expected = ext === null ? undefined : DOCUMENT_EXPECTATIONS.get(ext);
   if (expected) {
     return found !== null && expected.includes(found)
       ? acceptedOrText(detected)

@@ -4,6 +4,7 @@
  * eventsource-parser.
  */
 import { createParser, type EventSourceMessage } from 'eventsource-parser';
+// eslint-disable-next-line local-security/no-raw-outbound-request -- the operator CLI calls the service's own API at the --api-url it was given; no URL from CRM or CDP data ever reaches it
 import { request } from 'undici';
 
 import { toError } from '../errors.js';

@@ -1,15 +1,17 @@
 /**
  * `notes-migrator fake-crm`: serves the fake CRM (src/crm/fake) for local runs, demos and
- * benchmarks, prints its URL and every tenant's plan as JSON on stdout, optionally seeds the
- * matching CDP contacts and users, and stays up until SIGINT/SIGTERM (a second signal kills).
+ * benchmarks, prints its URL, its behaviour and every tenant's plan as JSON on stdout, optionally
+ * seeds the matching CDP contacts and users, and stays up until SIGINT/SIGTERM (a second signal kills).
  */
 import type { Command } from 'commander';
 
+import type { FakeCrmBehaviourOptions } from '../crm/fake/fake-crm-behaviour.js';
 import type { FakeCrmFaultOptions } from '../crm/fake/fake-crm-faults.js';
 import type { FakeCrm } from '../crm/fake/fake-crm-server.js';
 import type { FakeTenantMix, FakeTenantOptions, FakeTenantPreset } from '../crm/fake/fake-tenant-options.js';
 import { AppError, toError } from '../errors.js';
 import { createLogger } from '../logger.js';
+import { setOwn } from '../own-properties.js';
 import { type CliIo, EXIT, loadConfigOrReport, writeLine } from './cli-io.js';
 
 export interface FakeCrmCommandDeps {
@@ -37,6 +39,9 @@ interface FakeCrmCliOptions {
   faultDrop: string;
   faultBadEnvelope: string;
   faultGarbled: string;
+  behaviour: string;
+  behaviourSeed?: string;
+  behaviourSet: string[];
   seedCdp?: boolean;
   planOnly?: boolean;
   mutate: string[];
@@ -101,7 +106,7 @@ function parseMix(entries: string[]): Partial<FakeTenantMix> {
     const m = /^(\w+)=(.+)$/.exec(entry);
     if (!m?.[1] || !m[2])
       throw new AppError('VALIDATION_ERROR', `--mix must be key=fraction, got ${JSON.stringify(entry)}`);
-    mix[m[1]] = parseNumber(`--mix ${m[1]}`, m[2]);
+    setOwn(mix, m[1], parseNumber(`--mix ${m[1]}`, m[2]));
   }
   return mix;
 }
@@ -138,6 +143,18 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
     )
     .option('--fault-garbled <share>', 'share answered 200 with a cut-off JSON body', '0')
     .option(
+      '--behaviour <preset>',
+      'latency, rate limit and concurrency cap: instant | realistic | hubspot-like | pipedrive-like | slow',
+      'instant',
+    )
+    .option('--behaviour-seed <n>', 'seed of the latency draws (default 1)')
+    .option(
+      '--behaviour-set <key=value>',
+      'override one figure of the behaviour, repeatable (e.g. latency.sigma=0.6, rateLimit.windowLimit=100)',
+      collect,
+      [],
+    )
+    .option(
       '--mutate <cid:op:n>',
       'change a tenant as CRM did after a migration, repeatable: edit:K, delete:K, contact:K (0-based note index), add:N (docs/crm.md)',
       collect,
@@ -150,10 +167,13 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
       if (!config) return;
       const { startFakeCrm, FAKE_CRM_DEFAULT_AUTH } = await import('../crm/fake/fake-crm-server.js');
       const { resolveFakeTenant, FAKE_TENANT_PRESETS } = await import('../crm/fake/fake-tenant-options.js');
+      const { applyFakeCrmBehaviourSetting, resolveFakeCrmBehaviour } =
+        await import('../crm/fake/fake-crm-behaviour.js');
       const { createFakeMutationState } = await import('../crm/fake/fake-crm-mutation-routes.js');
       const { parseMutationSpec } = await import('../crm/fake/fake-tenant-mutations.js');
       let tenants: FakeTenantOptions[];
       let faults: FakeCrmFaultOptions;
+      let behaviour: FakeCrmBehaviourOptions;
       let port: number;
       let mutations: (ReturnType<typeof parseMutationSpec> & { cid: string })[];
       try {
@@ -187,6 +207,11 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
         });
         // Unknown cids and note indices out of range are refused here, before anything is served.
         createFakeMutationState(new Map(tenants.map((t) => [t.cid, resolveFakeTenant(t)])), mutations);
+        behaviour = { preset: opts.behaviour as NonNullable<FakeCrmBehaviourOptions['preset']> };
+        if (opts.behaviourSeed !== undefined)
+          behaviour.seed = parseNumber('--behaviour-seed', opts.behaviourSeed);
+        for (const setting of opts.behaviourSet) applyFakeCrmBehaviourSetting(behaviour, setting);
+        resolveFakeCrmBehaviour(behaviour);
       } catch (e) {
         if (!(e instanceof AppError)) throw e;
         writeLine(io.stderr, e.message);
@@ -209,7 +234,7 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
         const mongo = await connectMongo({ uri: config.mongo.uri, dbName: config.mongo.dbName });
         try {
           cdpSeed = {};
-          for (const t of tenants) cdpSeed[t.cid] = await seedCdp(mongo.db, resolveFakeTenant(t));
+          for (const t of tenants) setOwn(cdpSeed, t.cid, await seedCdp(mongo.db, resolveFakeTenant(t)));
         } finally {
           await mongo.close();
         }
@@ -230,6 +255,7 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
         auth,
         tenants,
         faults,
+        behaviour,
         ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
         mutations,
         logger: createLogger({ level: config.logLevel, name: 'fake-crm', destination: io.stderr }),
@@ -239,7 +265,13 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
         writeLine(
           io.stdout,
           JSON.stringify(
-            { url: fake.url, authRequired: auth !== null, plans, ...(cdpSeed ? { cdpSeed } : {}) },
+            {
+              url: fake.url,
+              authRequired: auth !== null,
+              behaviour: fake.behaviour,
+              plans,
+              ...(cdpSeed ? { cdpSeed } : {}),
+            },
             null,
             2,
           ),

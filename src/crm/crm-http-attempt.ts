@@ -63,6 +63,6 @@ export async function sendCrmGet(url: URL, options: CrmGetOptions): Promise<CrmA
 
 /** A header's single value (undici gives arrays for repeated headers). */
 export function headerValue(headers: Record<string, string | string[] | undefined>, name: string) {
-  const v = headers[name];
+  const v = Object.hasOwn(headers, name) ? headers[name] : undefined;
   return Array.isArray(v) ? v[0] : v;
 }

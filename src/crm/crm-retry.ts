@@ -2,9 +2,12 @@
  * The CRM retry loop: a fixed backoff schedule (DESIGN.md §7: 1 s / 3 s / 9 s, so 4 attempts),
  * `Retry-After` honoured up to a cap. No jitter: one worker per CID talks to CRM at a time, so
  * there is no herd to spread, and an exact schedule is what operators and tests can reason about.
- * The sleeper is injected; tests never wait.
+ * The sleeper is injected; tests never wait. With a pacer (crm-request-pacer.ts), a 429's
+ * `Retry-After` is waited out once for every request of the extractor, not per request (#15).
  */
 import { setTimeout as sleepTimer } from 'node:timers/promises';
+
+import type { CrmRequestContext, CrmRequestPacer } from './crm-request-pacer.js';
 
 /** Waits between attempts 1→2, 2→3 and 3→4. */
 export const DEFAULT_CRM_RETRY_DELAYS_MS: readonly number[] = [1000, 3000, 9000];
@@ -29,7 +32,20 @@ export interface RetryPolicy {
   delaysMs: readonly number[];
   /** A longer `Retry-After` is cut down to this. */
   maxRetryAfterMs: number;
+  /**
+   * With a pacer, a 429 with `Retry-After` is the CRM saying when to come back, not a failure:
+   * such answers do not use up `delaysMs`, up to this many per request (then the request fails
+   * as rate-limited). Default `DEFAULT_MAX_PACED_RATE_LIMITS`.
+   */
+  maxPacedRateLimits?: number;
 }
+
+/**
+ * 20 paced 429s per request: at the default 30 s `Retry-After` cap that is up to 10 minutes of
+ * waiting on a saturated CRM before a page gives up, while a CRM that never lets anyone through
+ * still ends the run instead of holding it forever.
+ */
+export const DEFAULT_MAX_PACED_RATE_LIMITS = 20;
 
 export interface RetryInfo {
   /** The attempt that failed, 1-based. */
@@ -42,6 +58,14 @@ export interface RetryInfo {
 export type RetryOutcome<T> =
   { ok: true; value: T; attempts: number } | { ok: false; failure: RetryableFailure; attempts: number };
 
+export interface RetryDeps {
+  sleep: Sleeper;
+  onRetry?: (info: RetryInfo) => void;
+  signal?: AbortSignal;
+  /** Asked before every attempt and told of 2xx/429 answers; without one, each request waits alone. */
+  pacer?: { pacer: CrmRequestPacer; context: CrmRequestContext };
+}
+
 /**
  * Runs `attempt` until it succeeds or the schedule is used up. Errors `attempt` throws (a 404, a
  * rejected request, an invalid envelope, the caller's abort) end the loop at once.
@@ -49,17 +73,35 @@ export type RetryOutcome<T> =
 export async function runWithRetries<T>(
   attempt: (n: number) => Promise<AttemptResult<T>>,
   policy: RetryPolicy,
-  deps: { sleep: Sleeper; onRetry?: (info: RetryInfo) => void; signal?: AbortSignal },
+  deps: RetryDeps,
 ): Promise<RetryOutcome<T>> {
+  const paced = deps.pacer;
+  const maxPacedRateLimits = policy.maxPacedRateLimits ?? DEFAULT_MAX_PACED_RATE_LIMITS;
+  let failures = 0;
+  let pacedRateLimits = 0;
   for (let n = 1; ; n++) {
     deps.signal?.throwIfAborted();
+    await paced?.pacer.acquire(paced.context, deps.signal);
     const result = await attempt(n);
-    if (result.ok) return { ok: true, value: result.value, attempts: n };
-    const scheduled = policy.delaysMs[n - 1];
-    if (scheduled === undefined) return { ok: false, failure: result.failure, attempts: n };
-    const { retryAfterMs } = result.failure;
-    const delayMs = retryAfterMs === null ? scheduled : Math.min(retryAfterMs, policy.maxRetryAfterMs);
-    deps.onRetry?.({ attempt: n, status: result.failure.status, reason: result.failure.reason, delayMs });
-    await deps.sleep(delayMs, deps.signal);
+    if (result.ok) {
+      paced?.pacer.onSuccess();
+      return { ok: true, value: result.value, attempts: n };
+    }
+    const { retryAfterMs, status, reason } = result.failure;
+    const cappedMs = retryAfterMs === null ? null : Math.min(retryAfterMs, policy.maxRetryAfterMs);
+    // The pacer owns a 429's Retry-After: the next acquire waits it out, together with every other request.
+    const pausedByPacer = paced !== undefined && status === 429 && cappedMs !== null;
+    if (paced && status === 429) paced.pacer.onRateLimited(cappedMs);
+    if (pausedByPacer && ++pacedRateLimits <= maxPacedRateLimits) {
+      deps.onRetry?.({ attempt: n, status, reason, delayMs: cappedMs });
+      continue;
+    }
+    const scheduled = policy.delaysMs[failures++];
+    if (scheduled === undefined || pacedRateLimits > maxPacedRateLimits) {
+      return { ok: false, failure: result.failure, attempts: n };
+    }
+    const delayMs = cappedMs ?? scheduled;
+    deps.onRetry?.({ attempt: n, status, reason, delayMs });
+    if (!pausedByPacer) await deps.sleep(delayMs, deps.signal);
   }
 }

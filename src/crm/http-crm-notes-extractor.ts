@@ -11,6 +11,9 @@
  * | 404                                  | `CID_NOT_FOUND`                                        |
  * | any other status                     | `CRM_REQUEST_REJECTED`, not retried                    |
  * | retries used up                      | `CRM_EXTRACT_FAILED` (page) / `CRM_UNAVAILABLE` (probe) |
+ *
+ * Every attempt of every request first asks the extractor's pacer (`crm-request-pacer.ts`): a 429
+ * with `Retry-After` pauses all of them once (#15), instead of each retrying on its own schedule.
  */
 import type { Dispatcher } from 'undici';
 
@@ -19,6 +22,7 @@ import type { Logger } from '../logger.js';
 import { headerValue, sendCrmGet } from './crm-http-attempt.js';
 import { CRM_MAX_PAGE_SIZE, type CrmNotesExtractor, type CrmNotesPage } from './crm-notes-extractor.js';
 import { parseCrmNote, parsePersonNotesEnvelope, type PersonNotesEnvelope } from './crm-payload.js';
+import { createInProcessCrmPacer, type CrmRequestPacer } from './crm-request-pacer.js';
 import {
   type AttemptResult,
   DEFAULT_CRM_RETRY_DELAYS_MS,
@@ -59,6 +63,12 @@ export interface HttpCrmNotesExtractorDeps {
   onRetry?: (info: RetryInfo) => void;
   /** undici dispatcher; defaults to undici's global agent. */
   dispatcher?: Dispatcher;
+  /**
+   * Paces every attempt of this extractor; shared by its concurrent requests. Default: an
+   * in-process pacer (one shared pause per 429 with `Retry-After`) on `sleep` and `now`. Null:
+   * none, each request waits out its own `Retry-After` (the behaviour before #15).
+   */
+  pacer?: CrmRequestPacer | null;
 }
 
 export function createHttpCrmNotesExtractor(deps: HttpCrmNotesExtractorDeps): CrmNotesExtractor {
@@ -66,6 +76,14 @@ export function createHttpCrmNotesExtractor(deps: HttpCrmNotesExtractorDeps): Cr
   const sleep = deps.sleep ?? realSleep;
   const now = deps.now ?? (() => new Date());
   const log = deps.logger.child({ component: 'crm_client' });
+  const pacer =
+    deps.pacer === undefined
+      ? createInProcessCrmPacer({
+          ...(deps.sleep ? { sleep: deps.sleep } : {}),
+          nowMs: () => now().getTime(),
+          onPause: (event) => log.warn({ kind: event.kind, added_ms: event.addedMs }, 'crm_rate_limit_pause'),
+        })
+      : deps.pacer;
   const pagePolicy: RetryPolicy = {
     delaysMs: deps.retryDelaysMs ?? DEFAULT_CRM_RETRY_DELAYS_MS,
     maxRetryAfterMs: deps.maxRetryAfterMs,
@@ -143,9 +161,11 @@ export function createHttpCrmNotesExtractor(deps: HttpCrmNotesExtractorDeps): Cr
     signal: AbortSignal | undefined,
   ) {
     const url = pageUrl(cid, page, perPage);
+    const kind = policy === probePolicy ? ('probe' as const) : ('page' as const);
     return runWithRetries((_n) => attemptPage(cid, page, url, signal), policy, {
       sleep,
       ...(signal ? { signal } : {}),
+      ...(pacer ? { pacer: { pacer, context: { cid, kind } } } : {}),
       onRetry: (info) => {
         log.warn(
           {

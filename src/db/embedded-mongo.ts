@@ -108,6 +108,7 @@ function secantusPythonPath(): string {
 
 function secantusPython(): string | undefined {
   const p = secantusPythonPath();
+  // eslint-disable-next-line security/detect-non-literal-fs-filename -- a fixed path below the package root (.venv/secantus/bin/python); no input reaches it
   return existsSync(p) ? p : undefined;
 }
 

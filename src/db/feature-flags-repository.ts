@@ -14,7 +14,7 @@ export function createFeatureFlagsRepository(collection: Collection<FeatureFlagD
   return {
     async isEnabled(cid, flag) {
       const doc = await collection.findOne({ cid }, { projection: { flags: 1 } });
-      return doc?.flags[flag] === true;
+      return doc !== null && Object.hasOwn(doc.flags, flag) && doc.flags[flag] === true;
     },
     async setFlag(cid, flag, enabled, now) {
       await collection.updateOne(

@@ -2,6 +2,7 @@
  * HTTP Basic auth for `/private` (DESIGN.md §6). Credentials are compared in constant time on
  * SHA-256 digests (equal length whatever the input), user and password both, so neither the
  * length nor the first wrong byte leaks through timing. Bearer tokens (IAG JWTs) are refused.
+ * The caller's user name is left on `ctx.state.principal` for the routes behind it.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 
@@ -15,6 +16,15 @@ export interface BasicAuthOptions {
   username: string;
   password: string;
   realm?: string;
+}
+
+/** What Basic auth leaves on `ctx.state` for the routes behind it. */
+export interface AuthState {
+  /**
+   * The authenticated caller: the Basic user name (`API_USERNAME`). Set on every request that
+   * passed Basic auth (all of `/private`); a run records it as who triggered it (#12).
+   */
+  principal: string;
 }
 
 export interface BasicCredentials {
@@ -54,10 +64,10 @@ export function createBasicAuth(options: BasicAuthOptions): Middleware {
     const given = tryParseBasicAuthorization(header || undefined);
     if (!given || !credentialsMatch(given, expected)) {
       ctx.set('WWW-Authenticate', challenge);
-      throw new AppError('UNAUTHORIZED', unauthorizedMessage(header), { status: 401 });
+      throw new AppError('UNAUTHORIZED', unauthorizedMessage(header));
     }
     // The authenticated principal, for audit stamps (`triggered_by`).
-    ctx.state.principal = given.username;
+    (ctx.state as AuthState).principal = given.username;
     await next();
   };
 }

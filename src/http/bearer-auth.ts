@@ -21,7 +21,6 @@ export function createBearerAuth(token: string | undefined): Middleware {
       throw new AppError(
         'UNAUTHORIZED',
         'The read path is disabled: READ_API_TOKEN is not configured on this instance',
-        { status: 401 },
       );
     }
     const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(ctx.get('authorization'));
@@ -29,7 +28,6 @@ export function createBearerAuth(token: string | undefined): Middleware {
       throw new AppError(
         'UNAUTHORIZED',
         m ? 'Wrong bearer token' : 'A bearer token is required (Authorization: Bearer …)',
-        { status: 401 },
       );
     }
     ctx.remove('WWW-Authenticate');

@@ -1,42 +1,49 @@
 /**
- * The Koa app of the HTTP API (DESIGN.md §6): middleware order, auth per area, and the routes.
- * Owns no resources — the composition root passes every dependency in and closes them; the
- * server around it is `start-http-server.ts`.
+ * The Koa app of the HTTP API (DESIGN.md §6): middleware order, the routers of each area with
+ * their auth attached, and the routes. Owns no resources — the composition root passes every
+ * dependency in and closes them; the server around it is `start-http-server.ts`.
  *
- * Order: metrics (outermost, sees the final status) → error body → auth (`/private` Basic,
- * `/v1` bearer) → dashboard → routes. `/healthz`, `/readyz` and `/metrics` need no auth.
+ * Order: metrics (outermost, sees the final status) → error body → path guard (400 for
+ * non-canonical paths) → the routers. Auth is not decided here by path: each router carries its
+ * own guards (issue #11) — `/private` Basic + CSRF, `/v1` bearer, the dashboard Basic + CSRF —
+ * and all routers match case-sensitively and strictly. `/healthz`, `/readyz`, `/metrics` need none.
  */
-import { Router } from '@koa/router';
+import type { Router } from '@koa/router';
 import type { Agenda } from 'agenda';
 import Koa from 'koa';
 
 import type { Config } from '../config.js';
 import type { FailuresRepository } from '../db/failures-repository.js';
 import type { RunsRepository } from '../db/runs-repository.js';
-import { AppError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
 import type { RollbackDeps } from '../migration/start-rollback.js';
 import type { CancelDeps, TriggerDeps } from '../migration/trigger-migration.js';
 import { createBasicAuth } from './basic-auth.js';
 import { createBearerAuth } from './bearer-auth.js';
-import { createDashboardMiddleware, DASHBOARD_PATH } from './dashboard.js';
+import { createCsrfGuard } from './csrf-guard.js';
+import { createDashboardRouter } from './dashboard-routes.js';
+import { createRequestLog } from './disconnect-log.js';
 import { createErrorMiddleware } from './error-middleware.js';
 import { registerFailureRoutes } from './failure-routes.js';
 import { registerHealthRoutes } from './health-routes.js';
 import { registerMigrateRoutes } from './migrate-routes.js';
 import { buildOpenApiDocument, OPENAPI_PATH } from './openapi.js';
+import { createPathGuard } from './path-guard.js';
 import { type ReadPathRouteDeps, registerReadPathRoutes } from './read-path-routes.js';
 import { registerRollbackRoutes } from './rollback-routes.js';
 import { registerRunRoutes } from './run-routes.js';
 import type { RunStatusFeed } from './run-status-feed.js';
 import { registerStatusRoutes } from './status-routes.js';
 import { DEFAULT_SSE_HEARTBEAT_MS, registerStatusStream } from './status-stream.js';
+import { createStrictRouter } from './strict-router.js';
 
 export type HttpAppConfig = Pick<
   Config['http'],
   'apiUsername' | 'apiPassword' | 'readApiToken' | 'maxBodyBytes'
 > & {
+  /** Origins besides this service's own that may send state-changing requests (ALLOWED_ORIGINS). Default none. */
+  allowedOrigins?: readonly string[];
   /** SSE heartbeat comment interval. Default 15,000 ms. */
   sseHeartbeatMs?: number;
   /** Longest wait for the readiness ping. Default 2,000 ms. */
@@ -64,10 +71,36 @@ export interface HttpAppDeps {
   now: () => Date;
 }
 
-/** The routes of the API, on one router (the OpenAPI test reads its `stack`). */
-export function createApiRouter(deps: HttpAppDeps): Router {
-  const router = new Router();
-  const logger = deps.logger;
+/** The routers of the API, one per auth area, each with its guards attached (issue #11). */
+export interface ApiRouters {
+  /** `/healthz`, `/readyz`, `/metrics`: no auth. */
+  public: Router;
+  /** `/private/...`: Basic auth, then the CSRF guard. */
+  private: Router;
+  /** `/private/dash/...`: the Agenda dashboard, Basic auth and the CSRF guard. */
+  dashboard: Router;
+  /** `/v1/...`: the read path's bearer token. */
+  read: Router;
+}
+
+export function createApiRouters(deps: HttpAppDeps): ApiRouters {
+  const config = deps.config;
+  const basicAuth = createBasicAuth({ username: config.apiUsername, password: config.apiPassword });
+  const csrfGuard = createCsrfGuard({ allowedOrigins: config.allowedOrigins ?? [] });
+  return {
+    public: createPublicRouter(deps),
+    private: createPrivateRouter(deps, [basicAuth, csrfGuard]),
+    dashboard: createDashboardRouter({
+      agenda: deps.agenda,
+      guards: [basicAuth, csrfGuard],
+      maxBodyBytes: config.maxBodyBytes,
+    }),
+    read: createReadRouter(deps),
+  };
+}
+
+function createPublicRouter(deps: HttpAppDeps): Router {
+  const router = createStrictRouter();
   registerHealthRoutes(router, {
     pingDatabase: deps.pingDatabase,
     ...(deps.config.readyTimeoutMs === undefined ? {} : { readyTimeoutMs: deps.config.readyTimeoutMs }),
@@ -76,6 +109,12 @@ export function createApiRouter(deps: HttpAppDeps): Router {
     ctx.type = deps.metrics.registry.contentType;
     ctx.body = await deps.metrics.registry.metrics();
   });
+  return router;
+}
+
+function createPrivateRouter(deps: HttpAppDeps, guards: Koa.Middleware[]): Router {
+  const router = createStrictRouter(...guards);
+  const logger = deps.logger;
   const openApi = buildOpenApiDocument();
   router.get(OPENAPI_PATH, (ctx) => {
     ctx.body = openApi;
@@ -98,40 +137,32 @@ export function createApiRouter(deps: HttpAppDeps): Router {
   });
   registerRunRoutes(router, { runs: deps.runs });
   registerFailureRoutes(router, { failures: deps.failures, logger });
+  return router;
+}
+
+function createReadRouter(deps: HttpAppDeps): Router {
+  const router = createStrictRouter(createBearerAuth(deps.config.readApiToken));
   registerReadPathRoutes(router, deps.readPath);
   return router;
 }
 
-export function createHttpApp(deps: HttpAppDeps): Koa {
+export function createHttpApp(deps: HttpAppDeps, routers: ApiRouters = createApiRouters(deps)): Koa {
   const app = new Koa();
   // Every open SSE stream listens for the app's `shutdown` event.
   app.setMaxListeners(0);
-  // Errors are answered by the error middleware; anything that still escapes goes to our log.
+  // Errors are answered by the error middleware; what still escapes (a stream cut mid-answer)
+  // goes to our log: a client that left at debug, anything else at error.
   app.silent = true;
-  app.on('error', (e: unknown) => deps.logger.error({ err: toError(e) }, 'koa error'));
+  const requestLog = createRequestLog(deps.logger);
+  app.on('error', requestLog.onError);
 
-  const basicAuth = createBasicAuth({ username: deps.config.apiUsername, password: deps.config.apiPassword });
-  const bearerAuth = createBearerAuth(deps.config.readApiToken);
-  const router = createApiRouter(deps);
-
+  app.use(requestLog.middleware);
   app.use(deps.metrics.httpMiddleware);
   app.use(createErrorMiddleware(deps.logger));
-  app.use(async (ctx, next) => {
-    if (ctx.path === '/private' || ctx.path.startsWith('/private/')) await basicAuth(ctx, next);
-    else if (ctx.path.startsWith('/v1/')) await bearerAuth(ctx, next);
-    else await next();
-  });
-  if (deps.agenda) app.use(createDashboardMiddleware(deps.agenda));
-  else {
-    app.use(async (ctx, next) => {
-      if (ctx.path !== DASHBOARD_PATH && !ctx.path.startsWith(`${DASHBOARD_PATH}/`)) {
-        await next();
-        return;
-      }
-      throw new AppError('NOT_FOUND', 'The job dashboard is not enabled in this process', { status: 404 });
-    });
-  }
-  app.use(router.routes());
-  app.use(router.allowedMethods());
+  app.use(createPathGuard());
+  const all = [routers.public, routers.private, routers.dashboard, routers.read];
+  for (const router of all) app.use(router.routes());
+  // One allowedMethods is enough: it answers from every router's matches (ctx.matched).
+  app.use(routers.public.allowedMethods());
   return app;
 }

@@ -5,9 +5,10 @@
  */
 import type { Middleware } from 'koa';
 
+import { statusForCode } from '../error-catalog.js';
 import { AppError, type ErrorCode, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
-import { codeForStatus, statusForCode } from './error-catalog.js';
+import { codeForStatus } from './error-catalog.js';
 
 export interface ErrorBody {
   error: ErrorCode;
@@ -26,13 +27,11 @@ export function createErrorMiddleware(logger: Logger): Middleware {
         // without a body (and sets `Allow`).
         if (ctx.status === 404) {
           throw new AppError('NOT_FOUND', `No route ${ctx.method} ${ctx.path}`, {
-            status: 404,
             details: { method: ctx.method, path: ctx.path },
           });
         }
         if (ctx.status === 405 || ctx.status === 501) {
           throw new AppError('METHOD_NOT_ALLOWED', `${ctx.method} is not allowed on ${ctx.path}`, {
-            status: 405,
             details: { method: ctx.method, allow: ctx.response.get('Allow') },
           });
         }
@@ -78,7 +77,7 @@ function toAppError(thrown: unknown): AppError {
   const expose = 'expose' in err && err.expose === true;
   if (typeof status === 'number' && status >= 400 && status < 500 && expose) {
     const code = codeForStatus(status);
-    if (code !== 'INTERNAL') return new AppError(code, err.message, { status, cause: err });
+    if (code !== 'INTERNAL') return new AppError(code, err.message, { cause: err });
   }
-  return new AppError('INTERNAL', err.message, { status: 500, expose: false, cause: err });
+  return new AppError('INTERNAL', err.message, { cause: err });
 }

@@ -24,6 +24,7 @@ import {
   parseInput,
   RUN_ID_PATTERN,
 } from './parse-input.js';
+import { routeOf } from './route-label.js';
 
 export const FAILURES_DEFAULT_LIMIT = 100;
 export const FAILURES_MAX_LIMIT = 1000;
@@ -117,6 +118,7 @@ export interface FailureRouteDeps {
 
 export function registerFailureRoutes(router: Router, deps: FailureRouteDeps): void {
   router.get('/private/notes/migration/failures', async (ctx) => {
+    const startedMs = performance.now();
     const q = parseInput(FailuresQuerySchema, ctx.query, 'query');
     const query: FailureQuery = {
       cid: q.cid,
@@ -161,7 +163,11 @@ export function registerFailureRoutes(router: Router, deps: FailureRouteDeps): v
       // Headers are gone: ending the socket without the final chunk tells the client it is cut.
       await rows.return?.(undefined).catch(() => undefined);
       if (e instanceof ClientGoneError) {
-        log.info('failure export client went away');
+        // Not our fault: debug, like every other client that leaves mid-answer (#11).
+        log.debug(
+          { route: routeOf(ctx), duration_ms: Math.round(performance.now() - startedMs) },
+          'client disconnected',
+        );
         return;
       }
       log.error({ err: toError(e) }, 'failure export failed mid-stream');

@@ -32,8 +32,6 @@ export function registerHealthRoutes(router: Router, deps: HealthRouteDeps): voi
     } catch (e) {
       // The cause (host names, driver text) goes to the log only: this route has no auth.
       throw new AppError('NOT_READY', 'MongoDB did not answer a ping', {
-        status: 503,
-        expose: true,
         details: { mongo: 'down' },
         cause: toError(e),
       });

@@ -39,7 +39,7 @@ function assertJsonContentType(ctx: Context): void {
     throw new AppError(
       'UNSUPPORTED_MEDIA_TYPE',
       `Request body must be application/json (UTF-8), got ${type ? JSON.stringify(type.slice(0, 100)) : 'no Content-Type'}`,
-      { status: 415, details: { content_type: type.slice(0, 100) || null } },
+      { details: { content_type: type.slice(0, 100) || null } },
     );
   }
 }
@@ -48,7 +48,6 @@ function tooLarge(ctx: Context, maxBodyBytes: number): AppError {
   // The rest of an oversized body is not read: close the connection after answering.
   ctx.set('Connection', 'close');
   return new AppError('PAYLOAD_TOO_LARGE', `Request body is larger than ${maxBodyBytes} bytes`, {
-    status: 413,
     details: { max_body_bytes: maxBodyBytes },
   });
 }

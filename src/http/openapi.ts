@@ -12,9 +12,10 @@ import {
   RUN_STATUSES,
   SEVERITIES,
 } from '../domain.js';
+import { ERROR_CATALOG } from '../error-catalog.js';
 import type { ErrorCode } from '../errors.js';
 import { kindsShownByDefault, kindsTriggeredByCid } from '../migration/run-kinds.js';
-import { ERROR_CATALOG, HTTP_ERROR_CODES } from './error-catalog.js';
+import { HTTP_ERROR_CODES } from './error-catalog.js';
 import { EXPORT_FORMATS, FAILURES_DEFAULT_LIMIT, FAILURES_MAX_LIMIT } from './failure-routes.js';
 import { CID_PATTERN, COMPANY_SSO_ID_PATTERN, RUN_ID_PATTERN } from './parse-input.js';
 import { READ_PATH_DEFAULT_LIMIT, READ_PATH_MAX_LIMIT } from './read-path-routes.js';
@@ -55,20 +56,22 @@ function errors(...codes: ErrorCode[]): JsonObject {
     const status = ERROR_CATALOG[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
-  const out: JsonObject = {};
-  for (const [status, list] of [...byStatus].sort((a, b) => a[0] - b[0])) {
-    out[String(status)] = {
-      description: list.map((c) => `\`${c}\`: ${ERROR_CATALOG[c].description}`).join(' '),
-      content: {
-        'application/json': {
-          schema: {
-            allOf: [ref('Error'), { properties: { error: { enum: list } } }],
+  const sorted = [...byStatus].sort((a, b) => a[0] - b[0]);
+  return Object.fromEntries(
+    sorted.map(([status, list]): [string, JsonObject] => [
+      String(status),
+      {
+        description: list.map((c) => `\`${c}\`: ${ERROR_CATALOG[c].description}`).join(' '),
+        content: {
+          'application/json': {
+            schema: {
+              allOf: [ref('Error'), { properties: { error: { enum: list } } }],
+            },
           },
         },
       },
-    };
-  }
-  return out;
+    ]),
+  );
 }
 
 function json(description: string, schema: JsonObject): JsonObject {
@@ -435,6 +438,7 @@ const paths: JsonObject = {
         ...errors(
           'VALIDATION_ERROR',
           'UNAUTHORIZED',
+          'CSRF_REJECTED',
           'FLAG_DISABLED',
           'CID_NOT_FOUND',
           'ALREADY_MIGRATED',
@@ -490,6 +494,7 @@ const paths: JsonObject = {
         ...errors(
           'VALIDATION_ERROR',
           'UNAUTHORIZED',
+          'CSRF_REJECTED',
           'NOT_FOUND',
           'PAYLOAD_TOO_LARGE',
           'UNSUPPORTED_MEDIA_TYPE',
@@ -597,7 +602,7 @@ const paths: JsonObject = {
     get: {
       summary: 'Agenda dashboard (agendash 8.2.4) UI; its JSON API lives under /private/dash/api',
       description:
-        '`/private/dash` redirects here. Requeue/Retry are harmless: a job for a run that is terminal or leased elsewhere does nothing.',
+        '`/private/dash` redirects here. Its POST actions pass the CSRF guard (403 `CSRF_REJECTED`); creating jobs is refused (404). Requeue/Retry are harmless: a job for a run that is terminal or leased elsewhere does nothing.',
       security: BASIC,
       responses: {
         '200': { description: 'HTML', content: { 'text/html': { schema: { type: 'string' } } } },

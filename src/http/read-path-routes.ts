@@ -52,7 +52,6 @@ export function registerReadPathRoutes(router: Router, deps: ReadPathRouteDeps):
 
     if (!(await deps.contacts.exists(companySsoId, contactId))) {
       throw new AppError('NOT_FOUND', `Contact ${contactId} does not exist in company ${companySsoId}`, {
-        status: 404,
         details: { contact_id: contactId, company_sso_id: companySsoId },
       });
     }

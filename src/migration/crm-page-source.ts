@@ -24,5 +24,6 @@ export function createCrmPageSource(
         next: last ? null : { page: position.page + 1, cursor: null },
       };
     },
+    positionAfter: (position) => ({ page: position.page + 1, cursor: null }),
   };
 }

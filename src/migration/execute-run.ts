@@ -12,14 +12,17 @@ import type { RunsRepository } from '../db/runs-repository.js';
 import { runKindOf, type TerminalRunStatus } from '../domain.js';
 import { AppError, LeaseLostError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { createPageFeed, type PageFeed } from './page-feed.js';
 import { addPage, countersOf } from './run-counters.js';
 import { runKindModule } from './run-kinds.js';
 import { claimRunLease, type HeldLease } from './run-lease.js';
-import type { PageOutcome, PagePosition, PageStep, RunEnd, RunKindDeps, SourcePage } from './run-step.js';
+import type { PageOutcome, PageStep, RunEnd, RunKindDeps, SourcePage } from './run-step.js';
 
 export interface ExecuteRunConfig {
   leaseMs: number;
   heartbeatMs: number;
+  /** CRM pages fetched ahead (and one prepared ahead) while a page is written; 0 = strictly in sequence. */
+  pagePrefetch: number;
 }
 
 /** Hooks for metrics; never allowed to break a run. */
@@ -136,6 +139,12 @@ export async function executeRun(
   }
 }
 
+/** A page fetched and prepared (waiting for its commit), or the end of the run. */
+type PreparedPage =
+  | { kind: 'page'; page: SourcePage<unknown>; plan: unknown; fetchMs: number; prepareMs: number }
+  | { kind: 'end'; end: RunEnd }
+  | { kind: 'no-more-pages' };
+
 async function pageLoop(
   deps: ExecuteRunDeps,
   state: LoopState,
@@ -144,73 +153,125 @@ async function pageLoop(
   options: ExecuteRunOptions,
 ): Promise<ExecuteRunExit> {
   const { run, lease, log } = state;
-  let position: PagePosition | null = {
-    page: run.checkpoint.page + 1,
-    cursor: run.checkpoint.cursor ?? null,
-  };
-  let replay = takeover;
-  while (position) {
-    if (lease.lost.aborted) return leaseLost(log);
-    const started = performance.now();
-    const fetched = await fetchOrEnd(deps, state, step, position);
-    if ('status' in fetched) return finishRun(deps, state, fetched);
-    const fetchMs = Math.round(performance.now() - started);
-    const plan = await step.prepare(fetched, { replay }, lease.lost);
-    // A prepared page of a worker that lost its lease is dropped before it writes anything.
-    if (lease.lost.aborted) return leaseLost(log);
-    await deps.hooks?.beforeCommit?.(run, fetched.position.page);
-    const outcome = await step.commit(plan);
-    replay = false;
-    if (!(await checkpoint(deps, state, fetched, outcome))) return leaseLost(log);
-    reportPage(deps, state, fetched, outcome, { started, fetchMs });
+  const prefetch = deps.config.pagePrefetch;
+  const start = { page: run.checkpoint.page + 1, cursor: run.checkpoint.cursor ?? null };
+  // Stops whatever runs ahead (fetches, a page being prepared) when the loop ends for any reason.
+  const loopDone = new AbortController();
+  const signal = AbortSignal.any([lease.lost, loopDone.signal]);
+  const feed = createPageFeed(step.source, start, { prefetch, signal });
+  const prepareNext = (replay: boolean) => prepareNextPage(state, step, feed, replay, signal, deps);
+  let ahead = prepareNext(takeover);
+  try {
+    let cycleStarted = performance.now();
+    for (;;) {
+      const current = await ahead;
+      if (current.kind === 'no-more-pages') break;
+      if (current.kind === 'end') return await finishRun(deps, state, current.end);
+      // A prepared page of a worker that lost its lease is dropped before it writes anything.
+      if (lease.lost.aborted) return leaseLost(log);
+      // Pipelining (§11.8): page N+1 is fetched and prepared while page N is written; commits and
+      // checkpoints stay strictly in page order, and a page counts only once it is committed.
+      const last = current.page.next === null;
+      if (!last && prefetch > 0) ahead = prepareNext(false);
+      const commitStarted = performance.now();
+      await deps.hooks?.beforeCommit?.(run, current.page.position.page);
+      const outcome = await step.commit(current.plan);
+      if (!(await checkpoint(deps, state, current.page, outcome))) return leaseLost(log);
+      const now = performance.now();
+      reportPage(deps, state, current, outcome, {
+        pageMs: Math.round(now - cycleStarted),
+        commitMs: Math.round(now - commitStarted),
+      });
+      cycleStarted = now;
 
-    const halt = step.haltAfter(state.counters, fetched.position.page);
-    if (halt) {
-      log.warn({ run_id: run._id, cid: run.cid, ...halt.logFields }, 'crm_notes_migration_halted');
-      return finishRun(deps, state, { status: 'halted', haltReason: halt.reason, runFields: halt.runFields });
+      const halt = step.haltAfter(state.counters, current.page.position.page);
+      if (halt) {
+        log.warn({ run_id: run._id, cid: run.cid, ...halt.logFields }, 'crm_notes_migration_halted');
+        return await finishRun(deps, state, {
+          status: 'halted',
+          haltReason: halt.reason,
+          runFields: halt.runFields,
+        });
+      }
+      if (last) break;
+      const stop = await stopRequested(deps, state, current.page.position.page, options);
+      if (stop) return stop;
+      if (prefetch === 0) ahead = prepareNext(false);
     }
-    position = fetched.next;
-    if (!position) break;
-    const stop = await stopRequested(deps, state, fetched.position.page, options);
-    if (stop) return stop;
+    return await finishRun(deps, state, await step.finish(state.counters, state.unaccounted));
+  } finally {
+    // Whatever was fetched or prepared ahead and not committed is dropped here; wait for it to
+    // settle so nothing of this run still works after it returned.
+    loopDone.abort(new Error('run loop ended'));
+    feed.close();
+    await ahead.catch(() => undefined);
   }
-  return finishRun(deps, state, await step.finish(state.counters, state.unaccounted));
 }
 
-/** The page, or the end of the run when the source gave up on us (a run-level failure record). */
-async function fetchOrEnd(
-  deps: ExecuteRunDeps,
+/**
+ * The next page from the feed, prepared. A fetch the source gave up on ends the run (a run-level
+ * failure record). The promise never rejects unhandled: a page prepared ahead may be dropped.
+ */
+function prepareNextPage(
   state: LoopState,
   step: PageStep<unknown, unknown>,
-  position: PagePosition,
-): Promise<SourcePage<unknown> | RunEnd> {
-  try {
-    return await step.source.fetch(position, state.lease.lost);
-  } catch (e) {
-    const err = toError(e);
-    if (state.lease.lost.aborted || !(err instanceof AppError)) throw err;
-    const { run } = state;
-    // `mode: "resume"` continues from the checkpoint once the source answers again.
-    await deps.failures.recordMany(
-      [
-        {
-          cid: run.cid,
-          companySsoId: run.company_sso_id,
-          runId: run._id,
-          kind: runKindOf(run),
-          legacyCrmNoteId: null,
-          reasonCode: 'CRM_EXTRACT_FAILED',
-          details: { page: position.page, code: err.code, message: err.message, ...err.details },
-        },
-      ],
-      deps.now(),
-    );
-    state.log.error({ page: position.page, err }, 'crm_extract_failed');
+  feed: PageFeed<unknown>,
+  replay: boolean,
+  signal: AbortSignal,
+  deps: ExecuteRunDeps,
+): Promise<PreparedPage> {
+  const work = (async (): Promise<PreparedPage> => {
+    const fetchStarted = performance.now();
+    const position = feed.nextPosition();
+    let page: SourcePage<unknown> | null;
+    try {
+      page = await feed.next();
+    } catch (e) {
+      return { kind: 'end', end: await sourceFailed(deps, state, toError(e), position?.page ?? null) };
+    }
+    if (!page) return { kind: 'no-more-pages' };
+    const prepareStarted = performance.now();
+    const plan = await step.prepare(page, { replay }, signal);
     return {
-      status: 'failed',
-      error: { code: 'CRM_EXTRACT_FAILED', message: `page ${position.page}: ${err.message}` },
+      kind: 'page',
+      page,
+      plan,
+      fetchMs: Math.round(prepareStarted - fetchStarted),
+      prepareMs: Math.round(performance.now() - prepareStarted),
     };
-  }
+  })();
+  work.catch(() => undefined);
+  return work;
+}
+
+/** The source gave up on us (CRM retries exhausted): a run-level failure, `mode: "resume"` continues. */
+async function sourceFailed(
+  deps: ExecuteRunDeps,
+  state: LoopState,
+  err: Error,
+  page: number | null,
+): Promise<RunEnd> {
+  if (state.lease.lost.aborted || !(err instanceof AppError)) throw err;
+  const { run } = state;
+  await deps.failures.recordMany(
+    [
+      {
+        cid: run.cid,
+        companySsoId: run.company_sso_id,
+        runId: run._id,
+        kind: runKindOf(run),
+        legacyCrmNoteId: null,
+        reasonCode: 'CRM_EXTRACT_FAILED',
+        details: { page, code: err.code, message: err.message, ...err.details },
+      },
+    ],
+    deps.now(),
+  );
+  state.log.error({ page, err }, 'crm_extract_failed');
+  return {
+    status: 'failed',
+    error: { code: 'CRM_EXTRACT_FAILED', message: `page ${page ?? '?'}: ${err.message}` },
+  };
 }
 
 /** One fenced update: counters, checkpoint and the kind's run fields move together. */
@@ -239,21 +300,27 @@ async function checkpoint(
   return ok;
 }
 
+/**
+ * `page_ms` is the cycle time from one committed page to the next (what throughput is made of);
+ * with pages fetched and prepared ahead, `fetch_ms` and `prepare_ms` overlapped the previous
+ * page's commit, and `fetch_ms` is only the wait left for the CRM.
+ */
 function reportPage(
   deps: ExecuteRunDeps,
   state: LoopState,
-  page: SourcePage<unknown>,
+  prepared: { page: SourcePage<unknown>; fetchMs: number; prepareMs: number },
   outcome: PageOutcome,
-  times: { started: number; fetchMs: number },
+  times: { pageMs: number; commitMs: number },
 ): void {
-  const pageMs = Math.round(performance.now() - times.started);
-  safely(state.log, () => deps.observer?.pageProcessed?.(state.run, outcome, pageMs));
+  safely(state.log, () => deps.observer?.pageProcessed?.(state.run, outcome, times.pageMs));
   state.log.info(
     {
-      page: page.position.page,
-      total_pages: page.totalPages,
-      page_ms: pageMs,
-      fetch_ms: times.fetchMs,
+      page: prepared.page.position.page,
+      total_pages: prepared.page.totalPages,
+      page_ms: times.pageMs,
+      fetch_ms: prepared.fetchMs,
+      prepare_ms: prepared.prepareMs,
+      commit_ms: times.commitMs,
       ...outcome.timings,
       ...state.counters,
     },

@@ -2,7 +2,8 @@
  * The pages of a reconcile or repair run (DESIGN.md §11.5): every CRM page by number, then the
  * company's CDP legacy ids by cursor for the orphan pass — one source, so both phases get the
  * loop's checkpoint, progress, cancel and crash-resume. The phase is in the position: a CRM page
- * has no cursor; an orphan page's cursor is `cdp:` + the last legacy id before it.
+ * has no cursor; an orphan page's cursor is `cdp:` + the last legacy id before it. It pages like a
+ * cursor source (no `positionAfter`): the next CRM page is fetched while one is written, not more.
  */
 import type { CrmNoteResult } from '../crm/crm-note.js';
 import type { CrmNotesExtractor } from '../crm/crm-notes-extractor.js';
@@ -43,6 +44,9 @@ export function createReconcileSource(
         return {
           ...page,
           items: page.items.map((result) => ({ crm: result })),
+          // No page count: the orphan pages follow the CRM's last one, and a count would tell the
+          // loop's feed to stop there (it fetches nothing past a source's last page).
+          totalPages: null,
           // After the last CRM page, the orphan pass starts from the smallest legacy id.
           next: page.next ?? { page: position.page + 1, cursor: CDP_CURSOR_PREFIX },
         };

@@ -32,6 +32,8 @@ export interface RunSettings {
   matchPctThreshold: number;
   leaseMs: number;
   heartbeatMs: number;
+  /** CRM pages fetched ahead while a page is written (`PAGE_PREFETCH`). */
+  pagePrefetch: number;
   attachmentNoteConcurrency: number;
   /** Contact mappings remembered between pages; `max: 0` turns it off. */
   contactCache: { max: number; ttlMs: number };
@@ -45,6 +47,7 @@ export function runSettingsOf(config: Readonly<Config>): RunSettings {
     matchPctThreshold: config.migration.matchPctThreshold,
     leaseMs: config.worker.leaseMs,
     heartbeatMs: config.worker.heartbeatMs,
+    pagePrefetch: config.crm.pagePrefetch,
     attachmentNoteConcurrency: config.attachments.concurrency,
     contactCache: config.migration.contactCache,
   };
@@ -103,7 +106,11 @@ export function createExecuteRunDeps(input: ExecuteRunDepsInput): ExecuteRunDeps
       logger: input.logger,
       now: input.now,
     },
-    config: { leaseMs: settings.leaseMs, heartbeatMs: settings.heartbeatMs },
+    config: {
+      leaseMs: settings.leaseMs,
+      heartbeatMs: settings.heartbeatMs,
+      pagePrefetch: settings.pagePrefetch,
+    },
     configStamp: input.configStamp,
     logger: input.logger,
     now: input.now,

@@ -44,6 +44,11 @@ export interface SourcePage<Item> {
  */
 export interface PageSource<Item> {
   fetch(position: PagePosition, signal: AbortSignal): Promise<SourcePage<Item>>;
+  /**
+   * Where the page after `position` starts, known before that page arrives (sources that page by
+   * number): lets the loop fetch pages ahead. Absent for cursor sources (one page ahead at most).
+   */
+  positionAfter?(position: PagePosition): PagePosition;
 }
 
 /** What committing one page did: the tally the counters move by, and the kind's own run fields. */

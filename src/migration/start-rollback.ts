@@ -31,7 +31,7 @@ export type RollbackAnswer =
 export async function startRollback(deps: RollbackDeps, req: RollbackRequest): Promise<RollbackAnswer> {
   const target = await deps.trigger.runs.get(req.runId);
   if (!target) {
-    throw new AppError('NOT_FOUND', `No run ${req.runId}`, { status: 404, details: { run_id: req.runId } });
+    throw new AppError('NOT_FOUND', `No run ${req.runId}`, { details: { run_id: req.runId } });
   }
   assertRollbackable(target);
   if (req.dryRun) return { kind: 'preview', target, preview: await previewRollback(deps, target) };

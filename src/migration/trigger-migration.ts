@@ -92,7 +92,6 @@ export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): 
       'FLAG_DISABLED',
       `Migration is not enabled for CID ${req.cid} (feature flag ${MIGRATION_FLAG} is off)`,
       {
-        status: 403,
         details: { cid: req.cid, flag: MIGRATION_FLAG },
       },
     );
@@ -193,7 +192,6 @@ async function findRunToResume(deps: TriggerDeps, cid: string, kind: RunKind): P
       'NO_RUN_TO_RESUME',
       `CID ${cid} has no halted, failed, cancelled or incomplete ${kind} run to resume; use mode "restart"`,
       {
-        status: 409,
         details: { cid },
       },
     );
@@ -269,7 +267,6 @@ export async function cancelMigration(deps: CancelDeps, cid: string): Promise<Ru
   const run = await deps.runs.requestCancel(cid, deps.now());
   if (!run)
     throw new AppError('NOT_FOUND', `CID ${cid} has no migration in progress to cancel`, {
-      status: 404,
       details: { cid },
     });
   if (run.lease_epoch === 0) {

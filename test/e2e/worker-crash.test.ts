@@ -1,6 +1,7 @@
 /**
- * Workers killed, paused and resumed mid-run (issue #6 acceptance): real worker processes (the
- * built binary), the fake CRM over HTTP, an in-process S3 and the MongoDB test server.
+ * Workers killed, paused and resumed mid-run (issue #6 acceptance), with pages fetched and
+ * prepared ahead (#15): real worker processes (the built binary), the fake CRM over HTTP with
+ * realistic latency, an in-process S3 and the MongoDB test server.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -37,7 +38,12 @@ const tenants = [
 ];
 
 beforeAll(async () => {
-  crm = await startTrackedFakeCrm({ tenants }, 'file');
+  // A CRM with realistic latency (no 5-15 s tail: the test waits for states, not times), so the
+  // workers really have pages in flight and prepared ahead when they are killed, paused or stopped.
+  crm = await startTrackedFakeCrm(
+    { tenants, behaviour: { preset: 'realistic', latency: { tailShare: 0 } } },
+    'file',
+  );
   s3 = await startTestS3();
   for (const tenant of tenants) {
     await seedCdp(t.db, resolveFakeTenant(tenant));
@@ -59,6 +65,8 @@ function workerEnv(overrides: Record<string, string> = {}): Record<string, strin
     AGENDA_PROCESS_EVERY_MS: '500',
     AGENDA_LOCK_LIFETIME_MS: '4000',
     WORKER_CONCURRENCY: '1',
+    // Pipelined pages (#15): two CRM pages in flight and the next one prepared during each write.
+    PAGE_PREFETCH: '2',
     ...overrides,
   };
 }

@@ -6,6 +6,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Agenda } from 'agenda';
+import type Koa from 'koa';
 import { request } from 'undici';
 
 import type { CrmNotesExtractor } from '../../src/crm/crm-notes-extractor.js';
@@ -60,6 +61,8 @@ export interface ApiOptions {
   scope?: 'test' | 'file';
   /** Replace any dependency (e.g. a repository that fails). */
   override?: (deps: HttpAppDeps) => HttpAppDeps;
+  /** Sees the Koa app before it listens (e.g. to put spies on its routers' handlers). */
+  onApp?: (app: Koa) => void;
 }
 
 export interface ApiUnderTest {
@@ -124,7 +127,9 @@ export function buildApiDeps(
 
 export async function startApi(t: TestDb, options: ApiOptions = {}): Promise<ApiUnderTest> {
   const { deps, metrics, feed, jobs } = buildApiDeps(t, options);
-  const server = await startHttpServer(createHttpApp(deps), {
+  const app = createHttpApp(deps);
+  options.onApp?.(app);
+  const server = await startHttpServer(app, {
     host: '127.0.0.1',
     port: 0,
     shutdownGraceMs: 2_000,

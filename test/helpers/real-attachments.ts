@@ -6,7 +6,10 @@
  */
 import { createAttachmentProcessor } from '../../src/attachments/attachment-processor.js';
 import { createDiscardingAttachmentStore } from '../../src/attachments/discarding-attachment-store.js';
-import { createS3AttachmentStore, type S3AttachmentStore } from '../../src/attachments/s3-attachment-store.js';
+import {
+  createS3AttachmentStore,
+  type S3AttachmentStore,
+} from '../../src/attachments/s3-attachment-store.js';
 import { createSilentLogger } from '../../src/logger.js';
 import type { AttachmentRehoster } from '../../src/migration/pipeline-ports.js';
 import { makeAttachmentsConfig } from '../fixtures/attachment-builders.js';
@@ -33,7 +36,11 @@ export function createRealAttachments(s3: TestS3, filesPort: number): RealAttach
   const store = createS3AttachmentStore(s3.config);
   return {
     attachments: createAttachmentProcessor({ config, store, logger }),
-    attachmentsWithoutUpload: createAttachmentProcessor({ config, store: createDiscardingAttachmentStore(), logger }),
+    attachmentsWithoutUpload: createAttachmentProcessor({
+      config,
+      store: createDiscardingAttachmentStore(),
+      logger,
+    }),
     attachmentObjects: store,
     close: () => store.close(),
   };

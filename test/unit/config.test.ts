@@ -172,6 +172,34 @@ describe('parseConfig', () => {
     expect(config.attachments.allowedHosts).toEqual(['crm-files.example.com', '*.cdn.example.com']);
     expect(config.attachments.proxyBaseUrl).toBe('https://cdp.example/files');
   });
+
+  it('reads fractional durations and refuses malformed ones and host patterns (regexes without nested quantifiers, #18)', () => {
+    expect(parseConfig({ CRM_NOTES_EXTRACT_TIMEOUT: '1.5s' }).crm.timeoutMs).toBe(1500);
+    expect(parseConfig({ CRM_NOTES_EXTRACT_TIMEOUT: '2m' }).crm.timeoutMs).toBe(120_000);
+    for (const bad of ['1.s', '.5s', '1..5s', '1.5.5s', '10', 's', `${'1'.repeat(5000)}x`]) {
+      expect(problemsOf({ CRM_NOTES_EXTRACT_TIMEOUT: bad }), bad).toHaveLength(1);
+    }
+    for (const bad of ['*.', 'x..y', '*.*.example.com', 'exa mple.com', 'a_b.example']) {
+      expect(problemsOf({ ATTACHMENT_HOSTS: bad }), bad).toHaveLength(1);
+    }
+  });
+
+  it('normalises ALLOWED_ORIGINS and refuses entries that are not bare http(s) origins', () => {
+    expect(parseConfig({}).http.allowedOrigins).toEqual([]);
+    const config = parseConfig({ ALLOWED_ORIGINS: 'https://Ops.Example.com:443/, http://127.0.0.1:8080' });
+    expect(config.http.allowedOrigins).toEqual(['https://ops.example.com', 'http://127.0.0.1:8080']);
+    for (const bad of [
+      'ops.example.com',
+      'https://ops.example.com/dash',
+      'ftp://x.example',
+      'https:ops.example.com',
+      '*',
+    ]) {
+      const problems = problemsOf({ ALLOWED_ORIGINS: bad });
+      expect(problems, bad).toHaveLength(1);
+      expect(problems[0]).toMatch(/^ALLOWED_ORIGINS: expected origins like https:\/\/ops\.example\.com/);
+    }
+  });
 });
 
 describe('configuration reference (#12: each variable written once)', () => {

@@ -6,7 +6,7 @@
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
-import { AppError, toError } from '../../errors.js';
+import { AppError, toError, ValidationError } from '../../errors.js';
 import { sendJson } from './fake-http-io.js';
 import type { FakeNoteGenerator } from './fake-note-generator.js';
 import {
@@ -45,7 +45,7 @@ export function createFakeMutationState(
   const applied = new Map<string, FakeTenantMutations>();
   const tenantOf = (cid: string) => {
     const tenant = tenants.get(cid);
-    if (!tenant) throw new AppError('NOT_FOUND', `fake CRM has no tenant ${cid}`, { status: 404 });
+    if (!tenant) throw new AppError('NOT_FOUND', `fake CRM has no tenant ${cid}`);
     return tenant;
   };
   const mutate = (cid: string, request: FakeMutationRequest) => {
@@ -111,9 +111,7 @@ function readBody(req: IncomingMessage): Promise<string> {
       size += chunk.length;
       if (size > MAX_BODY_BYTES) {
         req.destroy();
-        reject(
-          new AppError('VALIDATION_ERROR', `mutation body is over ${MAX_BODY_BYTES} bytes`, { status: 400 }),
-        );
+        reject(new ValidationError(`mutation body is over ${MAX_BODY_BYTES} bytes`));
       } else chunks.push(chunk);
     });
     req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));

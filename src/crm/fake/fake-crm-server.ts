@@ -2,7 +2,9 @@
  * The fake CRM: a real node:http server speaking the contract of DESIGN.md §7 from seeded
  * generators, with fault injection on the notes endpoint and the attachment files the notes point
  * at (`/files/...`, public like CRM's S3, so no auth). Nothing is held per note: every page and
- * file is generated while it is written.
+ * file is generated while it is written. How it behaves as a server (latency, rate limit,
+ * concurrency cap, counters on `/_fake/...`) is `fake-crm-behaviour-runtime.ts` (#15). Over 300
+ * lines because the notes route is one flow (door, faults, latency, page) over one closure's state.
  */
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
@@ -10,7 +12,21 @@ import type { AddressInfo } from 'node:net';
 
 import { toError } from '../../errors.js';
 import { createSilentLogger, type Logger } from '../../logger.js';
+import { countOwn } from '../../own-properties.js';
 import { CRM_MAX_PAGE_SIZE } from '../crm-notes-extractor.js';
+import { handleFakeOnlyRoute, isFakeOnlyRoute } from './fake-crm-admin-routes.js';
+import {
+  type FakeCrmBehaviour,
+  type FakeCrmBehaviourOptions,
+  resolveFakeCrmBehaviour,
+} from './fake-crm-behaviour.js';
+import {
+  createFakeCrmBehaviourRuntime,
+  type FakeCrmBehaviourRuntime,
+  type FakeCrmResetScope,
+} from './fake-crm-behaviour-runtime.js';
+import { type FakeCrmClock, REAL_FAKE_CRM_CLOCK } from './fake-crm-clock.js';
+import { type FakeCrmCountersSnapshot, fakeCrmTokenLabel } from './fake-crm-counters.js';
 import {
   assertFaultOptions,
   FAKE_CRM_FAULT_KINDS,
@@ -26,7 +42,7 @@ import {
   isMutationRoute,
 } from './fake-crm-mutation-routes.js';
 import { findFakeFile } from './fake-files.js';
-import { sendJson, streamChunks, waitUnlessClosed } from './fake-http-io.js';
+import { responseSignal, sendJson, streamChunks, waitUnlessClosed } from './fake-http-io.js';
 import { createFakeNoteGenerator, type FakeNoteGenerator } from './fake-note-generator.js';
 import { fakeNotesPageChunks } from './fake-notes-page.js';
 import type { FakeMutationRequest } from './fake-tenant-mutations.js';
@@ -53,7 +69,17 @@ export interface FakeCrmOptions {
   auth?: string | null;
   tenants: FakeTenantOptions[];
   faults?: FakeCrmFaultOptions;
-  /** Sees every notes request; its answer is the fault when none is queued (shares come last). Null for none. */
+  /**
+   * Latency, rate limit and concurrency cap: a preset (default `instant`, i.e. none of them) plus
+   * overrides. See fake-crm-behaviour.ts and docs/crm.md §4.
+   */
+  behaviour?: FakeCrmBehaviourOptions;
+  /** Time for the behaviour (latency waits, rate windows); default the real clock. Tests inject one. */
+  clock?: FakeCrmClock;
+  /**
+   * Sees every notes request the behaviour admits (all of them unless a rate limit or cap refuses
+   * some); its answer is the fault when none is queued (shares come last). Null for none.
+   */
   onNotesRequest?: (info: FakeNotesRequestInfo) => FakeCrmFaultAction | null | undefined;
   /** Base URL written into attachment URLs. Default: the URL the server listens on. */
   publicUrl?: string;
@@ -78,6 +104,12 @@ export interface FakeCrm {
   port: number;
   /** Live counters. */
   readonly stats: Readonly<FakeCrmStats>;
+  /** The resolved behaviour (preset and every figure). */
+  readonly behaviour: FakeCrmBehaviour;
+  /** The notes endpoint's counters, as `GET /_fake/counters` serves them. */
+  counters(): FakeCrmCountersSnapshot;
+  /** `counters` (default) zeroes them; `all` also forgets rate windows and latency draws. */
+  reset(scope?: FakeCrmResetScope): void;
   /** What CRM serves now; with `mutation` (what reconcile and repair must find) once mutated. */
   plan(cid: string): FakeServedPlan;
   /** Changes a tenant from now on, as `POST /_fake/tenants/{cid}/mutations` does. */
@@ -103,6 +135,11 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
   const faults = options.faults ?? {};
   assertFaultOptions(faults);
   const auth = options.auth === undefined ? FAKE_CRM_DEFAULT_AUTH : options.auth;
+  const runtime: FakeCrmBehaviourRuntime = createFakeCrmBehaviourRuntime(
+    resolveFakeCrmBehaviour(options.behaviour),
+    options.clock ?? REAL_FAKE_CRM_CLOCK,
+  );
+  const latencyHeader = runtime.behaviour.preset !== 'instant' || options.behaviour?.latency !== undefined;
   const queued: FakeCrmFaultAction[] = [];
   const stopping = new AbortController();
   const generators = new Map<string, FakeNoteGenerator>();
@@ -118,6 +155,7 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
   };
 
   const isAuthorized = (header: string | undefined) => {
+    // eslint-disable-next-line security/detect-possible-timing-attacks -- tests whether auth is configured at all; the credential itself is compared with timingSafeEqual below
     if (auth === null) return true;
     const given = Buffer.from(header ?? '');
     const expected = Buffer.from(auth);
@@ -125,6 +163,9 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
   };
 
   async function handleNotes(req: IncomingMessage, res: ServerResponse, cid: string, url: URL) {
+    const token = fakeCrmTokenLabel(req.headers.authorization);
+    runtime.counters.notesArrived(cid, token);
+    res.once('close', () => runtime.counters.notesFinished(cid, token, res.headersSent ? res.statusCode : 0));
     if (!isAuthorized(req.headers.authorization)) {
       sendJson(res, 401, { error: 'unauthorized', message: 'missing or wrong Authorization header' });
       return;
@@ -144,6 +185,24 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
       });
       return;
     }
+    const signal = responseSignal(res, stopping.signal);
+    const admitted = await runtime.admitNotes(res, token, signal);
+    if (!admitted) return;
+    try {
+      const served = await answerNotes(req, res, { cid, page, perPage, signal, headers: admitted.headers });
+      runtime.counters.notesServed(cid, served);
+    } finally {
+      admitted.release();
+    }
+  }
+
+  /** The admitted request's answer (a fault, an error or the page); resolves the notes served. */
+  async function answerNotes(
+    req: IncomingMessage,
+    res: ServerResponse,
+    r: { cid: string; page: number; perPage: number; signal: AbortSignal; headers: Record<string, string> },
+  ): Promise<number> {
+    const { cid, page, perPage } = r;
     const seq = stats.notesRequests++;
     // The hook sees every request (tests record them); a queued fault still wins over its answer.
     const hooked = options.onNotesRequest?.({ seq, cid, page, perPage, headers: req.headers });
@@ -157,24 +216,35 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
         res,
         action.status,
         { error: `http_${action.status}`, message: 'fault injected by the fake CRM' },
-        action.retryAfter === undefined ? {} : { 'retry-after': action.retryAfter },
+        { ...r.headers, ...(action.retryAfter === undefined ? {} : { 'retry-after': action.retryAfter }) },
       );
-      return;
+      return 0;
     }
     if (action?.kind === 'drop' && action.when === 'before_headers') {
       req.socket.destroy();
-      return;
+      return 0;
     }
-    if (action?.kind === 'slow' && !(await waitUnlessClosed(res, action.delayMs, stopping.signal))) return;
-    if (action?.kind === 'malformed_envelope') {
-      sendJson(res, 200, { data: 'not-a-list', meta: { page: String(page) } });
-      return;
-    }
+    if (action?.kind === 'slow' && !(await waitUnlessClosed(res, action.delayMs, stopping.signal))) return 0;
 
     const generator = generators.get(cid);
+    const notesOnPage = generator
+      ? Math.max(0, Math.min(perPage, mutations.listing(generator).total - (page - 1) * perPage))
+      : 0;
+    const latencyMs = generator
+      ? await runtime.waitNotesLatency({ cid, page, perPage, notesOnPage }, r.signal)
+      : 0;
+    if (latencyMs === null) return 0;
+    const headers = {
+      ...r.headers,
+      ...(latencyHeader ? { 'x-fake-crm-latency-ms': String(latencyMs) } : {}),
+    };
+    if (action?.kind === 'malformed_envelope') {
+      sendJson(res, 200, { data: 'not-a-list', meta: { page: String(page) } }, headers);
+      return 0;
+    }
     if (!generator) {
-      sendJson(res, 404, { error: 'organization_not_found', message: `no organization ${cid}` });
-      return;
+      sendJson(res, 404, { error: 'organization_not_found', message: `no organization ${cid}` }, headers);
+      return 0;
     }
     const listing = mutations.listing(generator);
     const chunks = fakeNotesPageChunks(
@@ -189,25 +259,23 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
         : {},
       listing,
     );
+    const json = { 'content-type': 'application/json; charset=utf-8', ...headers };
     if (action?.kind === 'garbled_body' || (action?.kind === 'drop' && action.when === 'mid_body')) {
       const whole = [...chunks].join('');
       const half = whole.slice(0, Math.floor(whole.length / 2));
       if (action.kind === 'garbled_body') {
-        res.writeHead(200, {
-          'content-type': 'application/json; charset=utf-8',
-          'content-length': String(Buffer.byteLength(half)),
-        });
+        res.writeHead(200, { ...json, 'content-length': String(Buffer.byteLength(half)) });
         res.end(half);
       } else {
-        res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+        res.writeHead(200, json);
         res.write(half, () => res.destroy());
       }
-      return;
+      return 0;
     }
-    res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+    res.writeHead(200, json);
     await streamChunks(res, chunks);
-    const served = Math.max(0, Math.min(perPage, listing.total - (page - 1) * perPage));
-    stats.notesServed += served;
+    stats.notesServed += notesOnPage;
+    return notesOnPage;
   }
 
   async function handleFile(
@@ -218,6 +286,14 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
     slot: number,
   ) {
     stats.fileRequests++;
+    runtime.counters.fileRequested();
+    const fileLatency = runtime.behaviour.latency.applyToFiles;
+    if (
+      fileLatency &&
+      !(await runtime.waitFileLatency(cid, noteId, slot, responseSignal(res, stopping.signal)))
+    ) {
+      return;
+    }
     const generator = generators.get(cid);
     const file = generator
       ? findFakeFile(generator, noteId, slot, mutations.listing(generator).indexLimit)
@@ -239,11 +315,12 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
     stats.requests++;
     res.once('close', () => {
       const status = res.headersSent ? String(res.statusCode) : '0';
-      stats.byStatus[status] = (stats.byStatus[status] ?? 0) + 1;
+      countOwn(stats.byStatus, status);
     });
     const url = new URL(req.url ?? '/', 'http://fake-crm.local');
     const handle = async () => {
       if (isMutationRoute(url)) return handleMutationRoute(req, res, url, mutations, tenants);
+      if (isFakeOnlyRoute(url)) return handleFakeOnlyRoute(req, res, url, runtime);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
         return;
@@ -284,6 +361,9 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
     url,
     port: address.port,
     stats,
+    behaviour: runtime.behaviour,
+    counters: () => runtime.counters.snapshot(),
+    reset: (scope = 'counters') => runtime.reset(scope),
     plan(cid) {
       const tenant = tenants.get(cid);
       if (!tenant) throw new Error(`fake CRM has no tenant ${cid}`);

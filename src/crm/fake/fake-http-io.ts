@@ -1,6 +1,7 @@
 /**
- * Small response helpers for the fake CRM's node:http handlers: JSON answers, and streaming
- * chunks with backpressure so a slow client never makes the server buffer a whole page or file.
+ * Small response helpers for the fake CRM's node:http handlers: JSON answers, streaming chunks
+ * with backpressure so a slow client never makes the server buffer a whole page or file, and the
+ * signal that ends a wait when the client leaves.
  */
 import type { ServerResponse } from 'node:http';
 
@@ -58,4 +59,20 @@ export function waitUnlessClosed(res: ServerResponse, ms: number, signal: AbortS
     res.on('close', onClose);
     signal.addEventListener('abort', onClose, { once: true });
   });
+}
+
+/**
+ * Aborts when the response closes (client gone or answer done) or the server stops. Hand-made:
+ * `AbortSignal.any` with a long-lived input (the server's) leaks one entry per call (nodejs/node#55351).
+ */
+export function responseSignal(res: ServerResponse, stopping: AbortSignal): AbortSignal {
+  const controller = new AbortController();
+  const abort = () => controller.abort();
+  if (stopping.aborted) abort();
+  stopping.addEventListener('abort', abort, { once: true });
+  res.once('close', () => {
+    stopping.removeEventListener('abort', abort);
+    abort();
+  });
+  return controller.signal;
 }

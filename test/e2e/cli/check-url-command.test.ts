@@ -105,6 +105,53 @@ describe('notes-migrator check-url (built binary)', () => {
     expect(run.code).toBe(3);
   });
 
+  it('blocks spellings of an allowed URL that are not canonical as non-canonical-url (#11)', async () => {
+    const spellings = [
+      'https://files.crm.example:443/a.pdf',
+      'https://files.crm.example./a.pdf',
+      'https://%66iles.crm.example/a.pdf',
+      'https://ｆｉｌｅｓ.crm.example/a.pdf',
+      'https:files.crm.example/a.pdf',
+      'https://files.crm.example\\a.pdf',
+      'https://files.crm.example/a.pdf\r\nX-Injected: 1',
+    ];
+    const args = [
+      'check-url',
+      '--allow-hosts',
+      'files.crm.example',
+      ...FILES,
+      'https://files.crm.example/a.pdf',
+    ];
+    const run = await runCli([...args, ...spellings]);
+    const verdicts = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => line.split('\t'));
+    expect(verdicts.map((v) => v[0])).toEqual([
+      'allowed',
+      ...spellings.map(() => 'blocked non-canonical-url'),
+    ]);
+    expect(verdicts.slice(1).map((v) => v[2])).toEqual([
+      'explicit default port 443',
+      'trailing dot in host "files.crm.example."',
+      'percent-encoded host "%66iles.crm.example"',
+      'host "ｆｉｌｅｓ.crm.example" reads as files.crm.example',
+      'the scheme is not followed by exactly "//" and a host',
+      'a backslash in the URL',
+      'control character U+000d in the URL',
+    ]);
+    expect(run.code).toBe(3);
+
+    const jsonl = await runCli(['check-url', '--jsonl', '--allow-hosts', 'files.crm.example', ...FILES], {
+      stdin: `${JSON.stringify({ id: 'crlf', url: 'https://files.crm.example/a.pdf\r\nHost: evil.com' })}\n`,
+    });
+    expect(JSON.parse(jsonl.stdout)).toMatchObject({
+      id: 'crlf',
+      verdict: 'blocked',
+      reason: 'non-canonical-url',
+    });
+  });
+
   it('exits 0 for --jsonl input that is all allowed', async () => {
     const stdin = `${JSON.stringify({ id: 1, url: 'https://files.crm.example/a.pdf' })}\n`;
     const run = await runCli(['check-url', '--jsonl', '--allow-hosts', 'files.crm.example', ...FILES], {

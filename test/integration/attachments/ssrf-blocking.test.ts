@@ -56,10 +56,16 @@ describe('SSRF guard in the attachment processor', () => {
     // Names that only look allowed.
     [`http://allowed-host.evil.com:${port}/f.pdf`, 'host-not-allowed'],
     [`http://evil.com:${port}#@allowed-host`, 'host-not-allowed'],
-    [`http://evil.com:${port}\\@allowed-host/f.pdf`, 'host-not-allowed'],
+    [`http://evil.com:${port}\\@allowed-host/f.pdf`, 'non-canonical-url'],
     [`http://allowed-host@evil.com:${port}/f.pdf`, 'credentials-in-url'],
     [`http://user:pass@allowed-host:${port}/f.pdf`, 'credentials-in-url'],
-    [`http://allowed-host%2Eevil.com:${port}/f.pdf`, 'host-not-allowed'],
+    [`http://allowed-host%2Eevil.com:${port}/f.pdf`, 'non-canonical-url'],
+    // Not canonical: another parser could read another host (#11).
+    [`http://allowed-host:${port}/f.pdf\r\nHost: evil.com`, 'non-canonical-url'],
+    [`http://allowed-host.:${port}/f.pdf`, 'non-canonical-url'],
+    [`http://ａｌｌｏｗｅｄ-host:${port}/f.pdf`, 'non-canonical-url'],
+    [`http:allowed-host:${port}/f.pdf`, 'non-canonical-url'],
+    [`http:\\\\allowed-host:${port}/f.pdf`, 'non-canonical-url'],
     [`ftp://allowed-host:${port}/f.pdf`, 'scheme-not-allowed'],
     [`http://allowed-host:${port + 1}/f.pdf`, 'port-not-allowed'],
     // Allowed names whose DNS answers are not (all) public.

@@ -94,6 +94,79 @@ describe('notes-migrator fake-crm', () => {
     expect(c.err()).toContain('--tenant must be cid:companySsoId:count[:seed]');
   });
 
+  it('serves the instant behaviour unless told otherwise, and prints it', async () => {
+    const c = cli();
+    const running = c.run('--port', '0', '--tenant', '7:co-7:30:1');
+    await waitFor(c.listening, Boolean, { what: 'the fake CRM listening' });
+    const printed = JSON.parse(c.out()) as {
+      behaviour: { preset: string; rateLimit: { windowLimit: number } };
+    };
+    expect(printed.behaviour).toMatchObject({ preset: 'instant', rateLimit: { windowLimit: 0 } });
+    c.stop();
+    await running;
+  });
+
+  it('serves a behaviour preset with --behaviour, tuned by --behaviour-seed and --behaviour-set', async () => {
+    const c = cli();
+    const running = c.run(
+      '--port',
+      '0',
+      '--tenant',
+      '7:co-7:30:1',
+      '--behaviour',
+      'realistic',
+      '--behaviour-seed',
+      '5',
+      '--behaviour-set',
+      'rateLimit.windowLimit=2',
+      '--behaviour-set',
+      'rateLimit.perSecondLimit=0',
+      '--behaviour-set',
+      'latency.baseMs=0',
+      '--behaviour-set',
+      'latency.perNoteMs=0',
+      '--behaviour-set',
+      'latency.tailShare=0',
+    );
+    await waitFor(c.listening, Boolean, { what: 'the fake CRM listening' });
+    const fake = c.listening()!;
+    expect(fake.behaviour).toMatchObject({
+      preset: 'realistic',
+      seed: 5,
+      rateLimit: { windowLimit: 2, perSecondLimit: 0 },
+      latency: { sigma: 0.45 },
+    });
+    const statuses: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await request(`${fake.url}/v1/organizations/7/person_notes?page=1&per_page=30`, {
+        headers: { authorization: 'Token fake-crm-dev-token' },
+      });
+      await res.body.dump();
+      statuses.push(res.statusCode);
+    }
+    expect(statuses).toEqual([200, 200, 429]);
+    const counters = await request(`${fake.url}/_fake/counters`);
+    expect(await counters.body.json()).toMatchObject({ behaviour: 'realistic', requests: 3, rateLimited: 1 });
+    c.stop();
+    await running;
+  });
+
+  it.each([
+    [
+      ['--behaviour', 'zoho'],
+      'preset must be one of instant, realistic, hubspot-like, pipedrive-like, slow, got "zoho"',
+    ],
+    [['--behaviour-set', 'latency.median=3'], 'unknown behaviour setting "latency.median"'],
+    [['--behaviour-set', 'latency.sigma=-2'], 'latency.sigma must be ≥ 0, got -2'],
+    [['--behaviour-seed', 'x'], '--behaviour-seed must be a number'],
+  ])('rejects %j with exit code 2 and a readable message', async (args, message) => {
+    const c = cli();
+    await c.run('--port', '0', ...args);
+    expect(c.exitCode()).toBe(2);
+    expect(c.err()).toContain(message);
+    expect(c.listening()).toBeUndefined();
+  });
+
   it('needs MONGODB_URI for --seed-cdp', async () => {
     const c = cli();
     await c.run('--plan-only', '--seed-cdp');

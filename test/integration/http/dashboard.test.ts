@@ -38,7 +38,7 @@ async function apiAgenda() {
 }
 
 describe('job dashboard', () => {
-  it('is reachable only with Basic auth, and /private/dash redirects to /private/dash/', async () => {
+  it('is reachable only with Basic auth, serves its UI files, and /private/dash redirects to /private/dash/', async () => {
     const { agenda, stop } = await apiAgenda();
     const api = await startApi(t, { agenda });
     for (const path of ['/private/dash', '/private/dash/', '/private/dash/api?limit=5']) {
@@ -55,6 +55,18 @@ describe('job dashboard', () => {
     expect(page.status).toBe(200);
     expect(page.headers['content-type']).toMatch(/text\/html/);
     expect(page.text.toLowerCase()).toContain('agendash');
+    expect(page.headers['content-security-policy']).toMatch(/default-src 'self'/);
+    // The page's own scripts and styles are served, with their types; nothing else is a file.
+    const assets = [...page.text.matchAll(/(?:src|href)="\.\/(assets\/[^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.length).toBeGreaterThanOrEqual(2);
+    for (const asset of assets) {
+      const res = await call(api, 'GET', `/private/dash/${asset}`);
+      expect(res.status, asset).toBe(200);
+      expect(res.headers['content-type'], asset).toMatch(
+        asset.endsWith('.js') ? /^text\/javascript/ : /^text\/css/,
+      );
+    }
+    expect((await call(api, 'GET', '/private/dash/assets/nope.js')).status).toBe(404);
     const jobs = await call(api, 'GET', '/private/dash/api?limit=5');
     expect(jobs.status).toBe(200);
     expect(jobs.json).toHaveProperty('jobs');

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
 import { MIGRATION_FLAG } from '../../../src/domain.js';
+import { ERROR_CATALOG } from '../../../src/error-catalog.js';
 import { UpstreamError } from '../../../src/errors.js';
-import { ERROR_CATALOG } from '../../../src/http/error-catalog.js';
 import { makeRun } from '../../fixtures/builders.js';
 import { call, type CallResult, createRecordingQueue, startApi } from '../../helpers/api-server.js';
 import { useTestDb } from '../../helpers/test-db.js';

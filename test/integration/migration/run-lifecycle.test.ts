@@ -14,6 +14,8 @@ interface TenantOptions {
   unmappedPersons?: number[];
   outOfScope?: number[];
   pageSize?: number;
+  /** Default: the service's (pages fetched ahead). 0 where a test acts at the moment a page is fetched. */
+  pagePrefetch?: number;
 }
 
 /** A tenant of `count` notes whose persons exist in CDP, except the 1-based positions listed. */
@@ -54,6 +56,7 @@ async function tenant(count: number, opts: TenantOptions = {}) {
     pageSize: opts.pageSize ?? 3,
     leaseMs: 5_000,
     heartbeatMs: 1_000,
+    ...(opts.pagePrefetch === undefined ? {} : { settings: { pagePrefetch: opts.pagePrefetch } }),
   });
   await h.enableFlag(cid);
   return { cid, companySsoId, crm, h, notes, addContacts };
@@ -61,7 +64,8 @@ async function tenant(count: number, opts: TenantOptions = {}) {
 
 describe('run lifecycle', () => {
   it('migrates 10 notes page by page, moving progress after every page', async () => {
-    const { cid, companySsoId, crm, h } = await tenant(10);
+    // Sequential, so the progress seen when page N is fetched is that of page N-1 exactly.
+    const { cid, companySsoId, crm, h } = await tenant(10, { pagePrefetch: 0 });
     const progress: number[] = [];
     crm.beforePage = async () => {
       progress.push((await t.repos.runs.latestForCid(cid))?.progress_pct ?? -1);
@@ -223,7 +227,8 @@ describe('run lifecycle', () => {
   });
 
   it('stops after the current page when an operator cancels', async () => {
-    const { cid, crm, h } = await tenant(9);
+    // Sequential, so the cancel requested while page 2 is fetched lands during page 2.
+    const { cid, crm, h } = await tenant(9, { pagePrefetch: 0 });
     const { runId } = await h.trigger({ cid });
     crm.beforePage = async (page) => {
       if (page === 2) await t.repos.runs.requestCancel(cid, new Date());

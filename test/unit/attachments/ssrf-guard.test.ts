@@ -21,12 +21,16 @@ const check = (url: string, p: UrlPolicy = policy) =>
 describe('ssrf guard (pure URL checks)', () => {
   it.each([
     ['https://files.crm.example/a.pdf', 'files.crm.example'],
-    ['https://FILES.crm.EXAMPLE./a.pdf', 'files.crm.example'],
-    ['https://allowed-host:443/x', 'allowed-host'],
+    ['https://FILES.crm.EXAMPLE/a.pdf', 'files.crm.example'],
+    ['HTTPS://files.crm.example/a.pdf', 'files.crm.example'],
+    ['https://files.crm.example', 'files.crm.example'],
+    ['https://files.crm.example/a%20b.pdf?X-Amz-Signature=ab%2Fcd#page=2', 'files.crm.example'],
+    ['https://files.crm.example/Überweisung.pdf', 'files.crm.example'],
     ['https://img.cdn.example.com/x.png', 'img.cdn.example.com'],
     ['https://a.b.cdn.example.com/x.png', 'a.b.cdn.example.com'],
     ['https://bücher.example/x', 'xn--bcher-kva.example'],
-    ['https://%66iles.crm.example/x', 'files.crm.example'],
+    ['https://BÜCHER.example/x', 'xn--bcher-kva.example'],
+    ['https://xn--bcher-kva.example/x', 'xn--bcher-kva.example'],
   ])('allows %s (host %s)', (url, host) => {
     const result = check(url);
     expect(result.ok && result.target.host).toBe(host);
@@ -44,7 +48,7 @@ describe('ssrf guard (pure URL checks)', () => {
     ['https://files.crm.example:@evil.com/', 'credentials-in-url'],
     ['https://evil.com#@allowed-host', 'host-not-allowed'],
     ['https://evil.com?@allowed-host', 'host-not-allowed'],
-    ['https://evil.com\\@allowed-host/', 'host-not-allowed'],
+    ['https://evil.com\\@allowed-host/', 'non-canonical-url'],
     ['https://allowed-host.evil.com/', 'host-not-allowed'],
     ['https://evilallowed-host/', 'host-not-allowed'],
     ['https://cdn.example.com/x', 'host-not-allowed'], // a wildcard never matches its apex
@@ -86,7 +90,10 @@ describe('ssrf guard (pure URL checks)', () => {
       const p: UrlPolicy = { allowedHosts: ['127.0.0.1'], allowHttp: true, allowedPorts: [8080] };
       const list = compileAllowList(p.allowedHosts);
       expect(checkUrl('http://127.0.0.1:8080/f.png', p, list, dev).ok).toBe(true);
-      expect(checkUrl('http://2130706433:8080/f.png', p, list, dev).ok).toBe(true); // same address
+      // The same address, but written in a form other parsers may read differently.
+      expect(checkUrl('http://2130706433:8080/f.png', p, list, dev)).toMatchObject({
+        reason: 'non-canonical-url',
+      });
       expect(checkUrl('http://127.0.0.2:8080/f.png', p, list, dev)).toMatchObject({
         reason: 'host-not-allowed',
       });
@@ -100,6 +107,58 @@ describe('ssrf guard (pure URL checks)', () => {
 
     it('blocks a public IP literal that is not on the allow-list', () => {
       expect(check('https://93.184.216.34/x')).toMatchObject({ reason: 'host-not-allowed' });
+    });
+  });
+
+  describe('non-canonical URLs (#11): what two parsers could read differently is never fetched', () => {
+    it.each([
+      ['https://files.crm.example/a.pdf\r\nHost: evil.com', 'control character U+000d in the URL'],
+      ['https://files.crm.example/a\n.pdf', 'control character U+000a in the URL'],
+      ['https://files.crm.example/a.pdf\n', 'control character U+000a in the URL'],
+      ['https://files.crm\t.example/a.pdf', 'control character U+0009 in the URL'],
+      ['https://files.crm.example/a\u0000.pdf', 'control character U+0000 in the URL'],
+      ['https://files.crm.example/a\u0085.pdf', 'control character U+0085 in the URL'],
+      ['https://files.crm.example\\a.pdf', 'a backslash in the URL'],
+      ['https://files.crm.example/a\\b.pdf', 'a backslash in the URL'],
+      ['https:\\\\files.crm.example/a.pdf', 'a backslash in the URL'],
+      ['https:files.crm.example/a.pdf', 'the scheme is not followed by exactly "//" and a host'],
+      ['https:/files.crm.example/a.pdf', 'the scheme is not followed by exactly "//" and a host'],
+      ['https:///files.crm.example/a.pdf', 'the scheme is not followed by exactly "//" and a host'],
+      ['https://@files.crm.example/a.pdf', 'an "@" before the host'],
+      ['https://%66iles.crm.example/x', 'percent-encoded host "%66iles.crm.example"'],
+      ['https://files%2ecrm.example/x', 'percent-encoded host "files%2ecrm.example"'],
+      ['https://ｆｉｌｅｓ.crm.example/x', 'host "ｆｉｌｅｓ.crm.example" reads as files.crm.example'],
+      ['https://files。crm.example/x', 'host "files。crm.example" reads as files.crm.example'],
+      ['https://files.crm.example./a.pdf', 'trailing dot in host "files.crm.example."'],
+      ['https://FILES.crm.EXAMPLE./a.pdf', 'trailing dot in host "FILES.crm.EXAMPLE."'],
+      ['https://files.crm.example:443/a.pdf', 'explicit default port 443'],
+      ['https://files.crm.example:0443/a.pdf', 'explicit default port 0443'],
+      ['https://files.crm.example:/a.pdf', 'port written as ""'],
+      ['https://bu\u0308cher.example/x', 'host "bu\u0308cher.example" reads as xn--bcher-kva.example'],
+    ])('refuses %j: %s', (url, detail) => {
+      expect(check(url)).toEqual({ ok: false, reason: 'non-canonical-url', detail });
+    });
+
+    it('refuses IPv4 shorthand and long IPv6 spellings of an allowed public address', () => {
+      const p: UrlPolicy = {
+        allowedHosts: ['93.184.216.34', '2606:4700::1'],
+        allowHttp: true,
+        allowedPorts: [80, 443, 8080],
+      };
+      const list = compileAllowList(p.allowedHosts);
+      const run = (url: string) => checkUrl(url, p, list, addressPolicy);
+      expect(run('https://93.184.216.34/x').ok).toBe(true);
+      expect(run('https://[2606:4700::1]/x').ok).toBe(true);
+      expect(run('http://[2606:4700::1]:8080/x').ok).toBe(true);
+      for (const url of [
+        'https://1572395042/x',
+        'https://0x5d.0xb8.0xd8.0x22/x',
+        'https://93.184.55330/x',
+        'https://[2606:4700:0::0001]/x',
+      ]) {
+        expect(run(url), url).toMatchObject({ ok: false, reason: 'non-canonical-url' });
+      }
+      expect(run('http://93.184.216.34:80/x')).toMatchObject({ ok: false, reason: 'non-canonical-url' });
     });
   });
 

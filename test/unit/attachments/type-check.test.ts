@@ -106,4 +106,13 @@ describe('magic-byte type check', () => {
     expect(looksLikeText(Buffer.from([0xc3, 0x28]))).toBe(false); // invalid UTF-8
     expect(looksLikeText(Buffer.from('\x01\x02\x03\x04abc'))).toBe(false); // mostly control bytes
   });
+
+  it.each(['constructor', '__proto__', 'tostring', 'hasownproperty'])(
+    'reads a document extension %j as unknown, never as an inherited table entry (#18)',
+    async (extension) => {
+      // Unknown extension: judged by what the bytes are (PDF passes, an executable never does).
+      expect(await check('doc', extension, PDF_BYTES)).toMatchObject({ ok: true });
+      expect(await check('doc', extension, EXE_BYTES)).toMatchObject({ ok: false });
+    },
+  );
 });

@@ -18,46 +18,62 @@ async function scanAll(tenant: ReturnType<typeof resolveFakeTenant>) {
   return scanner.tally;
 }
 
+/** The scans sanitize every note (CPU-bound): 3–5 s alone, more on a loaded 2-core machine. */
+const SCAN_TIMEOUT_MS = 30_000;
+
 describe('fake tenant plan', () => {
-  it('equals what a full scan of a messy tenant finds, code by code', async () => {
-    const tenant = resolveFakeTenant({
-      cid: 'scan-1',
-      companySsoId: 'co-scan',
-      noteCount: 4000,
-      seed: 7,
-      preset: 'messy',
-    });
-    const plan = computeFakeTenantPlan(tenant);
-    const found = await scanAll(tenant);
+  it(
+    'equals what a full scan of a messy tenant finds, code by code',
+    async () => {
+      const tenant = resolveFakeTenant({
+        cid: 'scan-1',
+        companySsoId: 'co-scan',
+        noteCount: 4000,
+        seed: 7,
+        preset: 'messy',
+      });
+      const plan = computeFakeTenantPlan(tenant);
+      const found = await scanAll(tenant);
 
-    // Every planted kind of trouble is really there, so the comparison below means something.
-    for (const [code, count] of Object.entries({ ...plan.failures, ...plan.warnings })) {
-      if (code !== 'ATTACHMENT_UPLOAD_FAILED') expect(count, code).toBeGreaterThan(0);
-    }
-    expect(found.total).toBe(plan.notesTotal);
-    expect(found.outOfScope).toBe(plan.outOfScope);
-    expect(found.migrated).toBe(plan.expectedMigrated);
-    expect(found.emptyBodyWithAttachments).toBe(plan.emptyBodyWithAttachments);
-    for (const [code, count] of Object.entries(plan.failures))
-      expect(found.failures[code] ?? 0, code).toBe(count);
-    for (const [code, count] of Object.entries(plan.warnings))
-      expect(found.warnings[code] ?? 0, code).toBe(count);
-    expect(found.attachments.ok).toBe(plan.attachments.byOutcome.ok);
-    expect(plan.expectedMigrated + plan.expectedFailed + plan.outOfScope).toBe(plan.notesTotal);
-  });
+      // Every planted kind of trouble is really there, so the comparison below means something.
+      for (const [code, count] of Object.entries({ ...plan.failures, ...plan.warnings })) {
+        if (code !== 'ATTACHMENT_UPLOAD_FAILED') expect(count, code).toBeGreaterThan(0);
+      }
+      expect(found.total).toBe(plan.notesTotal);
+      expect(found.outOfScope).toBe(plan.outOfScope);
+      expect(found.migrated).toBe(plan.expectedMigrated);
+      expect(found.emptyBodyWithAttachments).toBe(plan.emptyBodyWithAttachments);
+      for (const [code, count] of Object.entries(plan.failures))
+        expect(found.failures[code] ?? 0, code).toBe(count);
+      for (const [code, count] of Object.entries(plan.warnings))
+        expect(found.warnings[code] ?? 0, code).toBe(count);
+      expect(found.attachments.ok).toBe(plan.attachments.byOutcome.ok);
+      expect(plan.expectedMigrated + plan.expectedFailed + plan.outOfScope).toBe(plan.notesTotal);
+    },
+    SCAN_TIMEOUT_MS,
+  );
 
-  it('equals a full scan of a realistic tenant too', async () => {
-    const tenant = resolveFakeTenant({ cid: 'scan-2', companySsoId: 'co-scan-2', noteCount: 3000, seed: 3 });
-    const plan = computeFakeTenantPlan(tenant);
-    const found = await scanAll(tenant);
-    expect(found.migrated).toBe(plan.expectedMigrated);
-    expect(found.failures).toEqual(
-      Object.fromEntries(Object.entries(plan.failures).filter(([, n]) => n > 0)),
-    );
-    expect(found.warnings).toEqual(
-      Object.fromEntries(Object.entries(plan.warnings).filter(([, n]) => n > 0)),
-    );
-  });
+  it(
+    'equals a full scan of a realistic tenant too',
+    async () => {
+      const tenant = resolveFakeTenant({
+        cid: 'scan-2',
+        companySsoId: 'co-scan-2',
+        noteCount: 3000,
+        seed: 3,
+      });
+      const plan = computeFakeTenantPlan(tenant);
+      const found = await scanAll(tenant);
+      expect(found.migrated).toBe(plan.expectedMigrated);
+      expect(found.failures).toEqual(
+        Object.fromEntries(Object.entries(plan.failures).filter(([, n]) => n > 0)),
+      );
+      expect(found.warnings).toEqual(
+        Object.fromEntries(Object.entries(plan.warnings).filter(([, n]) => n > 0)),
+      );
+    },
+    SCAN_TIMEOUT_MS,
+  );
 
   it('plans a clean tenant with nothing but migrated notes', () => {
     const plan = computeFakeTenantPlan(
@@ -90,11 +106,11 @@ describe('fake tenant plan', () => {
     }
   });
 
-  it('plans 100,000 notes within two seconds', () => {
+  // How fast is a benchmark question (STYLE.md: no timed tests); here only that it adds up.
+  it('plans 100,000 notes, every one in exactly one bucket', () => {
     const tenant = resolveFakeTenant({ cid: 'big', companySsoId: 'co', noteCount: 100_000 });
-    const started = performance.now();
     const plan = computeFakeTenantPlan(tenant);
     expect(plan.notesTotal).toBe(100_000);
-    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(plan.expectedMigrated + plan.expectedFailed + plan.outOfScope).toBe(100_000);
   });
 });
