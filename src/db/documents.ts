@@ -177,6 +177,11 @@ export interface RunDoc extends RunCounters {
   repair?: RepairTotalsDoc;
   /** Rollback runs: what was deleted and kept. */
   rollback?: RollbackTotalsDoc;
+  /**
+   * Rollback runs: the notes the current page is about to delete, written (fenced on the lease
+   * epoch) before the delete, so whoever claims the run next finishes their objects and counts.
+   */
+  rollback_intents?: RollbackIntentsDoc | null;
   /** Fencing token: the CID lock epoch of the worker that may write this run. 0 = not claimed yet. */
   lease_epoch: number;
   owner: string | null;
@@ -229,28 +234,28 @@ export interface FailureDoc {
   created_at: Date;
 }
 
-export const SCRATCH_PURPOSES = ['seen', 'delete_intent'] as const;
+/** A rollback page's write-ahead record: the notes it deletes next and their S3 objects. */
+export interface RollbackIntentsDoc {
+  page: number;
+  notes: { note_id: string; object_keys: string[] }[];
+}
+
+export const SCRATCH_PURPOSES = ['seen'] as const;
 export type ScratchPurpose = (typeof SCRATCH_PURPOSES)[number];
 
 /**
  * Bounded per-run side data in `migration_run_scratch` (#14): the CRM ids a reconcile or repair
- * has seen (for the orphan pass), and a rollback's delete intents (so objects of notes deleted
- * just before a crash are still removed and counted). Removed when the run ends; a TTL index
- * removes what a run that never ended left behind.
+ * has seen, for the orphan pass. Removed when the run ends; a TTL index removes what a run that
+ * never ended left behind.
  */
 export interface RunScratchDoc {
   _id: ObjectId;
-  /** `seen`: the reconcile or repair run; `delete_intent`: the run being rolled back (any rollback of it finishes them). */
   run_id: string;
-  /** `delete_intent`: the rollback run that wrote it (only that run counts it). */
-  written_by?: string;
   purpose: ScratchPurpose;
-  /** `seen`: a legacy CRM note id; `delete_intent`: the note's `_id` in hex. */
+  /** A legacy CRM note id. */
   key: string;
   /** The page that wrote it. */
   page: number;
-  /** `delete_intent`: the S3 keys of the note's attachments. */
-  object_keys?: string[];
   created_at: Date;
 }
 

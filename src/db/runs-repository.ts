@@ -89,6 +89,16 @@ export interface RunsRepository {
     runFields: Readonly<Record<string, unknown>>,
     now: Date,
   ): Promise<boolean>;
+  /**
+   * Fenced: the kind's own run fields alone, between checkpoints (a write-ahead record before a
+   * write that is not idempotent). False = lease lost.
+   */
+  recordRunFields(
+    runId: string,
+    epoch: number,
+    runFields: Readonly<Record<string, unknown>>,
+    now: Date,
+  ): Promise<boolean>;
   /** Fenced: terminal status. False = lease lost (someone else decides the outcome). */
   finish(runId: string, epoch: number, finish: RunFinish, now: Date): Promise<boolean>;
   /** Unfenced terminal status for a run no worker ever claimed (its job was lost). */
@@ -188,6 +198,11 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
       const r = await collection.updateOne(fenced(runId, epoch), {
         $set: { ...runFields, ...counters, checkpoint, updated_at: now },
       });
+      return r.matchedCount === 1;
+    },
+
+    async recordRunFields(runId, epoch, runFields, now) {
+      const r = await collection.updateOne(fenced(runId, epoch), { $set: { ...runFields, updated_at: now } });
       return r.matchedCount === 1;
     },
 

@@ -130,7 +130,17 @@ export async function executeRun(
       if (!(await lease.confirm()))
         throw new LeaseLostError('lease lost before a write', { cid: run.cid, run_id: run._id });
     };
-    const step = await runKindModule(kind).begin(deps.kinds, { run, log, signal: lease.lost, confirmLease });
+    const writeAhead = async (runFields: Readonly<Record<string, unknown>>) => {
+      if (!(await deps.runs.recordRunFields(run._id, lease.epoch, runFields, deps.now())))
+        throw new LeaseLostError('lease lost before a write-ahead record', { cid: run.cid, run_id: run._id });
+    };
+    const step = await runKindModule(kind).begin(deps.kinds, {
+      run,
+      log,
+      signal: lease.lost,
+      confirmLease,
+      writeAhead,
+    });
     return await pageLoop(deps, state, step, claim.takeover, options);
   } catch (e) {
     return await endOnError(deps, state, toError(e));

@@ -106,14 +106,21 @@ export interface RunStepContext {
    * nothing when it wakes up; idempotent writes need not (fencing covers the run document).
    */
   confirmLease(): Promise<void>;
+  /**
+   * Stores the kind's own run fields now, fenced on the lease epoch like a checkpoint: a
+   * write-ahead record before a page's writes that are not idempotent (a rollback's deletes), so
+   * whoever claims the run next can finish them. Throws `LeaseLostError` when another worker holds
+   * the run — the check and the record are one atomic write, unlike `confirmLease` + a write.
+   */
+  writeAhead(runFields: Readonly<Record<string, unknown>>): Promise<void>;
 }
 
 /** Everything a kind may use; each kind's `begin` reads only what it needs. */
 export interface RunKindDeps {
   contactNotes: ContactNotesRepository;
   failures: Pick<FailuresRepository, 'recordMany'>;
-  /** Other runs: a rollback reads its target and marks it undone. */
-  runs: Pick<RunsRepository, 'get' | 'markRolledBack'>;
+  /** Other runs: a rollback reads its target (and earlier rollbacks of it) and marks it undone. */
+  runs: Pick<RunsRepository, 'get' | 'markRolledBack' | 'listForCid'>;
   /** Bounded per-run side data (seen CRM ids, delete intents). */
   scratch: RunScratchRepository;
   extractor: CrmNotesExtractor;

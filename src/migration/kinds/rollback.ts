@@ -3,18 +3,21 @@
  * notes from CDP by `_id` cursor (deletes would shift page numbers), deletes the untouched ones
  * with a filter on every value read — a person's edit that lands in between wins — then their S3
  * objects; keeps and reports edited ones (`ROLLBACK_KEPT_EDITED`). Never reads CRM. Crash-safe:
- * each page files delete intents first, so objects and counts of notes deleted just before a
- * crash are finished by whoever claims the run next (`recoverIntents`).
+ * each page writes its delete intents on the run first (fenced), so objects and counts of notes
+ * deleted just before a crash are finished by whoever claims the run next (`recoverIntents`).
  */
 import { ObjectId } from 'mongodb';
 
 import { noteIdOfCursor, type StoredNoteDoc } from '../../db/contact-notes-provenance.js';
-import type { RollbackTotalsDoc, RunDoc } from '../../db/documents.js';
+import type { RollbackIntentsDoc, RollbackTotalsDoc, RunDoc } from '../../db/documents.js';
 import type { Provenance } from '../note-fingerprint.js';
 import type { Problem } from '../prepare-notes.js';
 import { countByReason, recordProblems } from '../problem-log.js';
 import { addRollbackTotals, NO_ROLLBACK_TOTALS, rollbackDecisionOf } from '../rollback-plan.js';
 import type { PageOutcome, PageStep, RunKindDeps, RunKindModule, RunStepContext } from '../run-step.js';
+
+/** Earlier rollbacks of the same target are looked for among the CID's newest runs. */
+const EARLIER_ROLLBACKS_LOOKED_AT = 50;
 
 interface RollbackPlan {
   page: number;
@@ -58,26 +61,30 @@ async function targetOf(deps: RunKindDeps, run: RunDoc): Promise<RunDoc> {
 }
 
 /**
- * Intents left by a worker that died (or a rollback of R that failed): notes already gone get
- * their objects deleted; those of this run's pages after its checkpoint are counted now, because
- * no checkpoint holds them. Intents stay until a later page's commit drops them, so a second
- * crash before that checkpoint recovers them again instead of losing the count.
+ * Intents a worker left when it died (on this run), or a rollback of R that failed (on that run):
+ * objects of notes already gone are deleted; this run's intents past its checkpoint are counted
+ * now, because no checkpoint holds them. The record stays until this run's next page replaces
+ * it, so a second crash before that checkpoint recovers it again instead of losing the count.
  */
 async function recoverIntents(
   deps: RunKindDeps,
   ctx: RunStepContext,
   target: RunDoc,
 ): Promise<RollbackTotalsDoc> {
-  const intents = await deps.scratch.listDeleteIntents(target._id);
-  if (intents.length === 0) return NO_ROLLBACK_TOTALS;
-  const present = await deps.contactNotes.findPresentIds(intents.map((i) => new ObjectId(i.noteId)));
-  const gone = intents.filter((i) => !present.has(i.noteId));
-  await ctx.confirmLease();
-  await deps.attachmentObjects.deleteObjects(
-    gone.flatMap((i) => i.objectKeys),
-    ctx.signal,
+  const { run } = ctx;
+  const earlier = (await deps.runs.listForCid(run.cid, EARLIER_ROLLBACKS_LOOKED_AT)).filter(
+    (r) => r._id !== run._id && r.target_run_id === target._id && r.status !== 'in_progress',
   );
-  const uncounted = gone.filter((i) => i.writtenBy === ctx.run._id && i.page > ctx.run.checkpoint.page);
+  const records = [run, ...earlier].flatMap((r) =>
+    r.rollback_intents ? [{ own: r._id === run._id, ...r.rollback_intents }] : [],
+  );
+  const intents = records.flatMap((r) => r.notes.map((n) => ({ ...n, counts: r.own && r.page > run.checkpoint.page })));
+  if (intents.length === 0) return NO_ROLLBACK_TOTALS;
+  const present = await deps.contactNotes.findPresentIds(intents.map((i) => new ObjectId(i.note_id)));
+  const gone = intents.filter((i) => !present.has(i.note_id));
+  await ctx.confirmLease();
+  await deps.attachmentObjects.deleteObjects([...new Set(gone.flatMap((i) => i.object_keys))], ctx.signal);
+  const uncounted = gone.filter((i) => i.counts);
   ctx.log.info(
     { intents: intents.length, gone: gone.length, recounted: uncounted.length },
     'rollback recovered delete intents',
@@ -85,7 +92,7 @@ async function recoverIntents(
   return {
     notes_deleted: uncounted.length,
     notes_kept: 0,
-    objects_deleted: uncounted.reduce((n, i) => n + i.objectKeys.length, 0),
+    objects_deleted: uncounted.reduce((n, i) => n + i.object_keys.length, 0),
   };
 }
 
@@ -141,14 +148,13 @@ function createRollbackStep(
     async finish() {
       await ctx.confirmLease();
       await deps.runs.markRolledBack(target._id, run._id, deps.now());
-      await deps.scratch.clear(target._id);
       ctx.log.info({ target_run_id: target._id, ...totals }, 'run rolled back');
-      return { status: 'completed_success', runFields: { rollback: totals } };
+      return { status: 'completed_success', runFields: { rollback: totals, rollback_intents: null } };
     },
   };
 }
 
-/** Intents → lease check → optimistic delete → what is gone loses its objects; the rest is kept. */
+/** Fenced intents → optimistic delete → what is gone loses its objects; the rest is kept. */
 async function deleteAndTally(
   deps: RunKindDeps,
   ctx: RunStepContext,
@@ -157,19 +163,15 @@ async function deleteAndTally(
 ): Promise<{ outcome: Omit<PageOutcome, 'runFields'>; pageTotals: RollbackTotalsDoc }> {
   const { run } = ctx;
   const started = performance.now();
-  // Before any write: a worker paused past its lease must not touch the new owner's intents.
-  await ctx.confirmLease();
-  // Intents of earlier pages are covered by their checkpoints now.
-  await deps.scratch.dropDeleteIntents(target._id, { writtenBy: run._id, fromPage: plan.page });
   const ids = plan.toDelete.map((d) => d.note._id);
   if (plan.toDelete.length > 0) {
-    await deps.scratch.recordDeleteIntents(
-      target._id,
-      run._id,
-      plan.page,
-      plan.toDelete.map((d) => ({ noteId: d.note._id.toHexString(), objectKeys: d.objectKeys })),
-      deps.now(),
-    );
+    // One fenced write: the lease check and the intents are atomic, so a worker paused past its
+    // lease records nothing when it wakes, and the next owner finds exactly what may be half-done.
+    const intents: RollbackIntentsDoc = {
+      page: plan.page,
+      notes: plan.toDelete.map((d) => ({ note_id: d.note._id.toHexString(), object_keys: d.objectKeys })),
+    };
+    await ctx.writeAhead({ rollback_intents: intents });
     await deps.contactNotes.deleteUnchanged(plan.toDelete.map((d) => d.note));
   }
   const present = await deps.contactNotes.findPresentIds(ids);

@@ -2,14 +2,14 @@ import { ObjectId } from 'mongodb';
 import { describe, expect, it } from 'vitest';
 
 import type { StoredNoteDoc } from '../../../../src/db/contact-notes-provenance.js';
+import type { RollbackIntentsDoc, RunDoc } from '../../../../src/db/documents.js';
 import type { NewFailure } from '../../../../src/db/failures-repository.js';
-import type { StoredDeleteIntent } from '../../../../src/db/run-scratch-repository.js';
 import { createSilentLogger } from '../../../../src/logger.js';
 import { rollbackKind } from '../../../../src/migration/kinds/rollback.js';
 import { fingerprintOf } from '../../../../src/migration/note-fingerprint.js';
 import type { RunKindDeps } from '../../../../src/migration/run-step.js';
 import { makeRun } from '../../../fixtures/builders.js';
-import { UNUSED_CONTACT_NOTES, UNUSED_SCRATCH, UNUSED_UNDO_DEPS } from '../../../fixtures/kind-deps.js';
+import { UNUSED_CONTACT_NOTES, UNUSED_UNDO_DEPS } from '../../../fixtures/kind-deps.js';
 
 const TARGET = makeRun({ _id: 'r-target', cid: '5', company_sso_id: 'co', status: 'completed_success' });
 const RUN = makeRun({
@@ -47,16 +47,19 @@ function note(n: number, edited = false): StoredNoteDoc {
   };
 }
 
-/** A CDP of `notes`; `editDuringDelete` notes are changed by a person right before the delete lands. */
+/**
+ * A CDP of `notes`; `editDuringDelete` notes are changed by a person right before the delete
+ * lands; `run` may carry the intents a dead worker left, `earlier` the CID's other runs.
+ */
 function harness(
   notes: StoredNoteDoc[],
-  options: { editDuringDelete?: number[]; intents?: StoredDeleteIntent[] } = {},
+  options: { editDuringDelete?: number[]; run?: Partial<RunDoc>; earlier?: RunDoc[] } = {},
 ) {
   const cdp = new Map(notes.map((n) => [n._id.toHexString(), n]));
   const calls: string[] = [];
   const failures: NewFailure[] = [];
   const deletedKeys: string[] = [];
-  let intents = [...(options.intents ?? [])];
+  const written: Record<string, unknown>[] = [];
   const deps: RunKindDeps = {
     ...UNUSED_UNDO_DEPS,
     runs: {
@@ -65,23 +68,7 @@ function harness(
         calls.push(`markRolledBack ${id} ${by}`);
         return Promise.resolve();
       },
-    },
-    scratch: {
-      ...UNUSED_SCRATCH,
-      listDeleteIntents: () => Promise.resolve(intents),
-      dropDeleteIntents: () => {
-        calls.push('dropIntents');
-        return Promise.resolve();
-      },
-      recordDeleteIntents: (_t, by, page, list) => {
-        calls.push(`intents ${list.length}`);
-        intents.push(...list.map((i) => ({ ...i, page, writtenBy: by })));
-        return Promise.resolve();
-      },
-      clear: () => {
-        intents = [];
-        return Promise.resolve();
-      },
+      listForCid: () => Promise.resolve([...(options.earlier ?? [])]),
     },
     contactNotes: {
       ...UNUSED_CONTACT_NOTES,
@@ -134,15 +121,21 @@ function harness(
     now: () => new Date('2026-01-01T00:00:00.000Z'),
   };
   const ctx = {
-    run: RUN,
+    run: { ...RUN, ...options.run },
     log: createSilentLogger(),
     signal: new AbortController().signal,
     confirmLease: () => {
       calls.push('confirmLease');
       return Promise.resolve();
     },
+    writeAhead: (fields: Readonly<Record<string, unknown>>) => {
+      const intents = fields.rollback_intents as RollbackIntentsDoc;
+      calls.push(`writeAhead ${intents.notes.length}`);
+      written.push(fields);
+      return Promise.resolve();
+    },
   };
-  return { deps, ctx, cdp, calls, failures, deletedKeys };
+  return { deps, ctx, cdp, calls, failures, deletedKeys, written };
 }
 
 async function onePage(h: ReturnType<typeof harness>, cursor: string | null = null) {
@@ -153,11 +146,22 @@ async function onePage(h: ReturnType<typeof harness>, cursor: string | null = nu
 }
 
 describe('rollback kind: one page through the step', () => {
-  it('files intents, confirms the lease, deletes the untouched notes, then only their objects; keeps the edited one', async () => {
+  it('writes its intents ahead (fenced), deletes the untouched notes, then only their objects; keeps the edited one', async () => {
     const h = harness([note(1), note(2, true), note(3)]);
     const { page, outcome } = await onePage(h);
     expect(page.next).toEqual({ page: 2, cursor: note(3)._id.toHexString() });
-    expect(h.calls).toEqual(['confirmLease', 'dropIntents', 'intents 2', 'delete 2', 'objects 2']);
+    expect(h.calls).toEqual(['writeAhead 2', 'delete 2', 'objects 2']);
+    expect(h.written).toEqual([
+      {
+        rollback_intents: {
+          page: 1,
+          notes: [1, 3].map((n) => ({
+            note_id: note(n)._id.toHexString(),
+            object_keys: [`co/${n}/f-0123456789ab.pdf`],
+          })),
+        },
+      },
+    ]);
     expect(h.deletedKeys).toEqual(['co/1/f-0123456789ab.pdf', 'co/3/f-0123456789ab.pdf']);
     expect([...h.cdp.values()].map((n) => n.legacy_crm_note_id)).toEqual(['2']);
     expect(outcome).toMatchObject({
@@ -192,20 +196,41 @@ describe('rollback kind: one page through the step', () => {
     const h = harness([]);
     const { step, page } = await onePage(h, note(9)._id.toHexString());
     expect(page).toMatchObject({ items: [], next: null, total: 0 });
-    await expect(step.finish(RUN, [])).resolves.toMatchObject({ status: 'completed_success' });
+    await expect(step.finish(RUN, [])).resolves.toMatchObject({
+      status: 'completed_success',
+      runFields: { rollback_intents: null },
+    });
     expect(h.calls).toContain('markRolledBack r-target rb-1');
   });
 
   it('after a takeover counts what the dead worker deleted past its checkpoint and deletes those objects', async () => {
-    const intents: StoredDeleteIntent[] = [
-      { noteId: note(1)._id.toHexString(), objectKeys: ['co/1/a'], page: 1, writtenBy: 'rb-1' },
-      { noteId: note(2)._id.toHexString(), objectKeys: ['co/2/a'], page: 1, writtenBy: 'rb-1' },
-      // Still there: the replayed page deletes it and counts it itself.
-      { noteId: note(3)._id.toHexString(), objectKeys: ['co/3/a'], page: 1, writtenBy: 'rb-1' },
-    ];
-    const h = harness([note(3)], { intents });
+    const intent = (n: number) => ({ note_id: note(n)._id.toHexString(), object_keys: [`co/${n}/a`] });
+    // Page 1 was not checkpointed; note 3 is still there: the replayed page deletes and counts it.
+    const h = harness([note(3)], { run: { rollback_intents: { page: 1, notes: [1, 2, 3].map(intent) } } });
     const { outcome } = await onePage(h);
     expect(h.deletedKeys.slice(0, 2)).toEqual(['co/1/a', 'co/2/a']);
     expect(outcome.runFields).toEqual({ rollback: { notes_deleted: 3, notes_kept: 0, objects_deleted: 3 } });
+  });
+
+  it('does not count intents its checkpoint already holds, nor those of an earlier failed rollback, but finishes their objects', async () => {
+    const intent = (n: number) => ({ note_id: note(n)._id.toHexString(), object_keys: [`co/${n}/a`] });
+    const failed = makeRun({
+      _id: 'rb-0',
+      cid: '5',
+      kind: 'rollback',
+      target_run_id: 'r-target',
+      status: 'failed',
+      rollback_intents: { page: 4, notes: [intent(8)] },
+    });
+    const h = harness([], {
+      run: {
+        checkpoint: { page: 2, total_pages: null, cursor: note(7)._id.toHexString() },
+        rollback_intents: { page: 2, notes: [intent(7)] },
+      },
+      earlier: [failed],
+    });
+    const { outcome } = await onePage(h, note(7)._id.toHexString());
+    expect(h.deletedKeys.sort()).toEqual(['co/7/a', 'co/8/a']);
+    expect(outcome.runFields).toEqual({ rollback: { notes_deleted: 0, notes_kept: 0, objects_deleted: 0 } });
   });
 });
