@@ -78,7 +78,9 @@ async function recoverIntents(
   const records = [run, ...earlier].flatMap((r) =>
     r.rollback_intents ? [{ own: r._id === run._id, ...r.rollback_intents }] : [],
   );
-  const intents = records.flatMap((r) => r.notes.map((n) => ({ ...n, counts: r.own && r.page > run.checkpoint.page })));
+  const intents = records.flatMap((r) =>
+    r.notes.map((n) => ({ ...n, counts: r.own && r.page > run.checkpoint.page })),
+  );
   if (intents.length === 0) return NO_ROLLBACK_TOTALS;
   const present = await deps.contactNotes.findPresentIds(intents.map((i) => new ObjectId(i.note_id)));
   const gone = intents.filter((i) => !present.has(i.note_id));
