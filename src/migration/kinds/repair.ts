@@ -168,25 +168,8 @@ async function writePage(
   const write_ms = Math.round(performance.now() - started);
 
   const own = compared.notes.map((n) => ownWrite(run, n));
-  const ownCount = own.filter((o) => o !== null).length;
   const written = new Set([...batch.writtenIds, ...replace.replacedIds]);
-  const problems: Problem[] = [
-    ...findingsOf(compared.notes.filter((n) => isLeftAlone(n.verdict))),
-    ...compared.notes.flatMap((n) =>
-      n.verdict === 'still_failing' && 'failure' in n.now ? [n.now.failure] : [],
-    ),
-    // What a migration records for a note it inserts (or fails to); a skipped replace says why instead.
-    ...missing.flatMap((w) => w.problems),
-    ...writes
-      .filter((w) => w.note.verdict === 'stale' && written.has(w.note.noteId))
-      .flatMap((w) => w.problems),
-    ...replace.skipped,
-    ...batch.failed.map((f) => ({
-      noteId: f.legacy_crm_note_id,
-      reasonCode: f.reasonCode,
-      details: f.details,
-    })),
-  ];
+  const problems = problemsOf(compared, writes, { batch, replace, written });
   await recordProblems(deps, scopeOf(run, compared.page), problems);
   const failedIds = new Set(
     problems.filter((p) => severityOf(p.reasonCode) === 'failure').map((p) => p.noteId),
@@ -196,13 +179,14 @@ async function writePage(
       .filter((p) => severityOf(p.reasonCode) === 'warning' && written.has(p.noteId))
       .map((p) => p.noteId),
   );
-  const migrated = batch.migrated + replace.replacedIds.size + ownCount;
+  const inserted = batch.migrated + own.filter((o) => o === 'inserted').length;
+  const replaced = replace.replacedIds.size + own.filter((o) => o === 'replaced').length;
   return {
     outcome: {
       seen: compared.seen,
-      migrated,
+      migrated: inserted + replaced,
       // ok, left alone, replace skipped, or already in CDP at insert time.
-      skipped: compared.notes.length - failedIds.size - migrated,
+      skipped: compared.notes.length - failedIds.size - inserted - replaced,
       failed: failedIds.size,
       outOfScope: compared.outOfScope,
       withWarnings: warned.size,
@@ -218,12 +202,37 @@ async function writePage(
     verdicts: compared.notes.map((n, i) =>
       own[i] === 'inserted' ? 'missing' : own[i] === 'replaced' ? 'stale' : n.verdict,
     ),
-    repair: {
-      inserted: batch.migrated + own.filter((o) => o === 'inserted').length,
-      replaced: replace.replacedIds.size + own.filter((o) => o === 'replaced').length,
-      replace_skipped: replace.skipped.length,
-    },
+    repair: { inserted, replaced, replace_skipped: replace.skipped.length },
   };
+}
+
+/** What the page records: findings of what it left, failures, and the problems of what it wrote. */
+function problemsOf(
+  compared: ComparedPage,
+  writes: readonly PlannedWrite[],
+  done: {
+    batch: Awaited<ReturnType<RunKindDeps['contactNotes']['createNotesBatch']>>;
+    replace: { replacedIds: ReadonlySet<string>; skipped: Problem[] };
+    written: ReadonlySet<string>;
+  },
+): Problem[] {
+  return [
+    ...findingsOf(compared.notes.filter((n) => isLeftAlone(n.verdict))),
+    ...compared.notes.flatMap((n) =>
+      n.verdict === 'still_failing' && 'failure' in n.now ? [n.now.failure] : [],
+    ),
+    // What a migration records for a note it inserts (or fails to); a skipped replace says why instead.
+    ...writes.filter((w) => w.note.verdict === 'missing').flatMap((w) => w.problems),
+    ...writes
+      .filter((w) => w.note.verdict === 'stale' && done.written.has(w.note.noteId))
+      .flatMap((w) => w.problems),
+    ...done.replace.skipped,
+    ...done.batch.failed.map((f) => ({
+      noteId: f.legacy_crm_note_id,
+      reasonCode: f.reasonCode,
+      details: f.details,
+    })),
+  ];
 }
 
 function isLeftAlone(verdict: ReconcileVerdict): boolean {
