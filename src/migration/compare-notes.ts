@@ -76,9 +76,13 @@ export async function compareCrmPage(
   const judge = (noteId: string) => {
     const failure = failureOf.get(noteId);
     const candidate = failure ? null : (candidateOf.get(noteId) ?? null);
-    if (!failure && !candidate) return;
     const next = candidate ? migratedNoteOf(run.company_sso_id, run._id, candidate) : null;
-    const now: WouldWrite = next ? { fingerprint: next.legacy_fingerprint } : { failure: failure! };
+    const now: WouldWrite | null = next
+      ? { fingerprint: next.legacy_fingerprint }
+      : failure
+        ? { failure }
+        : null;
+    if (!now) return;
     const storedNote = stored.get(noteId) ?? null;
     notes.push({ noteId, verdict: verdictOf(storedNote, now), stored: storedNote, now, candidate, next });
   };

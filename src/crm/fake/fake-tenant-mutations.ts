@@ -257,12 +257,3 @@ export function mutationPlanOf(tenant: FakeTenant, mutations: FakeTenantMutation
   plan.repair = { inserts: r.missing.length, replaces: r.stale.length };
   return plan;
 }
-
-export function mutationsToJson(mutations: FakeTenantMutations): FakeMutationRequest & { added: number } {
-  return {
-    edit: [...mutations.edited.keys()].sort((a, b) => a - b),
-    delete: [...mutations.deleted].sort((a, b) => a - b),
-    added: mutations.added,
-    contact: [...mutations.contactChanged.keys()].sort((a, b) => a - b),
-  };
-}
