@@ -131,8 +131,10 @@ export async function executeRun(
         throw new LeaseLostError('lease lost before a write', { cid: run.cid, run_id: run._id });
     };
     const writeAhead = async (runFields: Readonly<Record<string, unknown>>) => {
-      if (!(await deps.runs.recordRunFields(run._id, lease.epoch, runFields, deps.now())))
-        throw new LeaseLostError('lease lost before a write-ahead record', { cid: run.cid, run_id: run._id });
+      if (await deps.runs.recordRunFields(run._id, lease.epoch, runFields, deps.now())) return;
+      // Fenced out: mark the lease lost too, so the loop stops as a lost lease, not as a failure.
+      await lease.confirm();
+      throw new LeaseLostError('lease lost before a write-ahead record', { cid: run.cid, run_id: run._id });
     };
     const step = await runKindModule(kind).begin(deps.kinds, {
       run,

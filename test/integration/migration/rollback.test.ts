@@ -52,17 +52,19 @@ const RACE = {
   mix: { attachmentShare: 0.4 },
 };
 
+const STALE = { ...RACE, cid: '8904', companySsoId: 'co-stale', seed: 8 };
+
 let crm: FakeCrm;
 let s3: TestS3;
 let real: RealAttachments;
 let api: ApiUnderTest;
 
 beforeAll(async () => {
-  crm = await startTrackedFakeCrm({ tenants: [MAIN, OTHER, RACE] }, 'file');
+  crm = await startTrackedFakeCrm({ tenants: [MAIN, OTHER, RACE, STALE] }, 'file');
   s3 = await startTestS3();
   real = createRealAttachments(s3, crm.port);
   api = await startApi(t, { scope: 'file' });
-  for (const tenant of [MAIN, OTHER, RACE]) await seedCdp(t.db, resolveFakeTenant(tenant));
+  for (const tenant of [MAIN, OTHER, RACE, STALE]) await seedCdp(t.db, resolveFakeTenant(tenant));
 });
 
 afterAll(async () => {
@@ -299,5 +301,23 @@ describe('rollback of one run (#14)', () => {
     const keys = new Set(await keysUnder(RACE.companySsoId));
     for (const a of left[0]!.attachments) expect(keys.has(a.url.slice(PROXY_BASE_URL.length + 1))).toBe(true);
     expect(keys.size).toBe(left[0]!.attachments.length);
+  });
+
+  it('lets a worker whose run was taken over between its read and its delete write nothing: its write-ahead record is fenced out', async () => {
+    await harness().enableFlag(STALE.cid);
+    const run = await migrate(harness(), STALE);
+    const before = await notesOf({ company_sso_id: STALE.companySsoId });
+    const h = harness({
+      async beforeCommit(r) {
+        if (r.kind !== 'rollback') return;
+        // Another worker claims the run here: a newer epoch on the lock and on the run.
+        await t.collections.locks.updateOne({ _id: r.cid }, { $inc: { epoch: 1 } });
+        await t.collections.runs.updateOne({ _id: r._id }, { $inc: { lease_epoch: 1 } });
+      },
+    });
+    const res = await call(api, 'POST', `/private/notes/migration/runs/${run._id}/rollback`, { body: {} });
+    expect(await h.execute(res.json.run_id)).toEqual({ kind: 'lease-lost' });
+    expect(await notesOf({ company_sso_id: STALE.companySsoId })).toEqual(before);
+    expect((await t.repos.runs.get(res.json.run_id))?.rollback_intents).toBeUndefined();
   });
 });
