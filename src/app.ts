@@ -6,8 +6,7 @@
 import type { Agenda } from 'agenda';
 import type { Db } from 'mongodb';
 
-import { createAttachmentProcessor } from './attachments/attachment-processor.js';
-import { createDiscardingAttachmentStore } from './attachments/discarding-attachment-store.js';
+import { type AttachmentHandlers, createAttachmentHandlers } from './attachments/attachment-processor.js';
 import { type AttachmentObjectRemover, createS3AttachmentStore } from './attachments/s3-attachment-store.js';
 import type { Config } from './config.js';
 import type { CrmNotesExtractor } from './crm/crm-notes-extractor.js';
@@ -33,6 +32,7 @@ import {
   createTriggerDeps,
   runSettingsOf,
 } from './migration/run-deps.js';
+import type { RunKindDeps } from './migration/run-step.js';
 import { onceUntilFailure } from './once-until-failure.js';
 import { createReleaseStack, type ReleaseStack } from './release-stack.js';
 import { readServiceVersion } from './service-version.js';
@@ -40,11 +40,12 @@ import { readServiceVersion } from './service-version.js';
 export interface AppOverrides {
   now?: () => Date;
   /**
-   * Test seams: replace the HTTP CRM client or the attachment pipeline. A replaced `attachments`
-   * serves reconcile too (it must upload nothing) and needs `attachmentObjects` for rollbacks.
+   * Test seams: replace the HTTP CRM client or the attachment pipeline (re-hosting, the checks
+   * that store nothing — the dry run's and reconcile's — and the rollback's object deletion).
    */
   extractor?: CrmNotesExtractor;
   attachments?: AttachmentRehoster;
+  vetAttachments?: RunKindDeps['vetAttachments'];
   attachmentObjects?: AttachmentObjectRemover;
   observer?: MigrationObserver;
 }
@@ -96,19 +97,16 @@ export async function createApp(
     const extractor =
       overrides.extractor ?? createCrmExtractor(config, logger, (info) => metrics.onCrmRetry(info));
     const configStamp = createRunConfigStamp(config, readServiceVersion());
-    const attachments = overrides.attachments
-      ? {
-          rehoster: overrides.attachments,
-          withoutUpload: overrides.attachments,
-          objects: overrides.attachmentObjects ?? REFUSING_OBJECT_REMOVER,
-        }
-      : createAttachments(config, logger, stack);
+    const handlers = createAttachments(config, logger, stack);
     const executeDeps = createExecuteRunDeps({
       repos,
       extractor,
-      attachments: attachments.rehoster,
-      attachmentsWithoutUpload: attachments.withoutUpload,
-      attachmentObjects: attachments.objects,
+      attachments: overrides.attachments ?? handlers.processor,
+      vetAttachments: overrides.vetAttachments ?? {
+        urls: handlers.vetUrls,
+        downloads: handlers.checkDownloads,
+      },
+      attachmentObjects: overrides.attachmentObjects ?? handlers.objects,
       settings: runSettingsOf(config),
       configStamp,
       logger,
@@ -259,29 +257,13 @@ function createCrmExtractor(
   });
 }
 
-/** A test seam's stand-in: a rollback that has objects to delete fails loudly instead of leaking them. */
-const REFUSING_OBJECT_REMOVER: AttachmentObjectRemover = {
-  deleteObjects: (keys) =>
-    keys.length === 0
-      ? Promise.resolve()
-      : Promise.reject(new Error(`no object store to delete ${keys.length} objects from (test seam)`)),
-};
-
-/** The real pipeline, the same one without uploads (reconcile), and object deletion (rollback). */
+/** The real pipeline, its checks that store nothing (dry run, reconcile), and object deletion (rollback). */
 function createAttachments(
   config: Readonly<Config>,
   logger: Logger,
   stack: ReleaseStack,
-): { rehoster: AttachmentRehoster; withoutUpload: AttachmentRehoster; objects: AttachmentObjectRemover } {
+): AttachmentHandlers & { objects: AttachmentObjectRemover } {
   const store = createS3AttachmentStore(config.s3);
   stack.defer('s3 client', () => store.close());
-  return {
-    rehoster: createAttachmentProcessor({ config: config.attachments, store, logger }),
-    withoutUpload: createAttachmentProcessor({
-      config: config.attachments,
-      store: createDiscardingAttachmentStore(),
-      logger: logger.child({ uploads: 'none' }),
-    }),
-    objects: store,
-  };
+  return { ...createAttachmentHandlers({ config: config.attachments, store, logger }), objects: store };
 }

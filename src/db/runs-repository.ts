@@ -14,6 +14,7 @@ import type {
   RunCounters,
   RunDoc,
   RunErrorDoc,
+  RunOptionsDoc,
 } from './documents.js';
 
 export interface NewRun {
@@ -32,6 +33,10 @@ export interface NewRun {
   pageSize: number;
   /** The run this run acts on (a rollback's target). */
   targetRunId?: string;
+  /** What the trigger asked for beyond kind and mode (stored only when there is something). */
+  options?: RunOptionsDoc;
+  /** The kind's own run fields it starts from (a resumed run continues its predecessor's). */
+  kindFields?: Readonly<Record<string, unknown>>;
 }
 
 export interface RunFinish {
@@ -126,6 +131,7 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
   return {
     async create(run, now, counters = EMPTY_COUNTERS) {
       const doc: RunDoc = {
+        ...run.kindFields,
         _id: run.runId,
         cid: run.cid,
         company_sso_id: run.companySsoId,
@@ -139,6 +145,7 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
         owner: null,
         triggered_by: run.triggeredBy,
         config: run.config,
+        ...(run.options && Object.keys(run.options).length > 0 ? { options: run.options } : {}),
         ...counters,
         notes_in_scope: null,
         match_pct: null,

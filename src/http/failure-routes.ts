@@ -35,9 +35,9 @@ const CURSOR_PATTERN = /^[0-9a-f]{24}$/;
 export const FailuresQuerySchema = z.strictObject({
   cid: cidSchema,
   run_id: optionalPatternSchema('run_id', RUN_ID_PATTERN, '1-64 characters of A-Z a-z 0-9 _ -'),
-  kind: optionalEnumSchema('kind', RUN_KINDS),
   reason_code: optionalEnumSchema('reason_code', REASON_CODES),
   severity: optionalEnumSchema('severity', SEVERITIES),
+  kind: optionalEnumSchema('kind', RUN_KINDS),
   after: optionalPatternSchema('after', CURSOR_PATTERN, 'a next_cursor value (24 lowercase hex digits)'),
   limit: z.unknown().optional(),
   format: optionalEnumSchema('format', EXPORT_FORMATS),
@@ -125,7 +125,7 @@ export function registerFailureRoutes(router: Router, deps: FailureRouteDeps): v
       runId: q.run_id,
       reasonCode: q.reason_code,
       severity: q.severity,
-      kinds: kindsOf(q.kind, q.run_id),
+      kinds: kindsOf(q),
     };
     const format = q.format ?? 'json';
     if (format === 'json') {
@@ -177,15 +177,14 @@ export function registerFailureRoutes(router: Router, deps: FailureRouteDeps): v
 }
 
 /**
- * DESIGN.md §11.1: without `kind=` or `run_id=`, only kinds whose policy shows their records by
- * default (migrate, repair); a forecast's or a reconcile's findings are there when asked for.
+ * Which kinds' records a query shows (DESIGN.md §11.1): the asked-for kind; every kind of the
+ * asked-for run; by default only kinds whose records are shown by default (migrate, repair): a
+ * forecast's records or a reconcile's findings never mix into the failure log unless asked for.
  */
-export function kindsOf(
-  kind: RunKind | undefined,
-  runId: string | undefined,
-): readonly RunKind[] | undefined {
-  if (kind !== undefined) return [kind];
-  return runId === undefined ? kindsShownByDefault() : undefined;
+function kindsOf(q: { run_id?: string | undefined; kind?: RunKind | undefined }): RunKind[] | undefined {
+  if (q.kind !== undefined) return [q.kind];
+  if (q.run_id !== undefined) return undefined;
+  return kindsShownByDefault();
 }
 
 class ClientGoneError extends Error {

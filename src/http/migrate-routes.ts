@@ -19,6 +19,7 @@ import {
   cidSchema,
   companySsoIdSchema,
   describeValue,
+  optionalBooleanSchema,
   optionalEnumSchema,
   parseInput,
 } from './parse-input.js';
@@ -48,6 +49,8 @@ export const MigrateBodySchema = z.strictObject({
   company_sso_id: companySsoIdSchema,
   kind: cidKindSchema,
   mode: optionalEnumSchema('mode', RUN_MODES),
+  /** `dry_run` only (the trigger refuses it for other kinds): also download and type-check attachments. */
+  verify_attachments: optionalBooleanSchema('verify_attachments'),
 });
 
 export const CancelBodySchema = z.strictObject({ cid: cidSchema });
@@ -79,6 +82,9 @@ export function registerMigrateRoutes(router: Router, deps: MigrateRouteDeps): v
       kind: body.kind ?? 'migrate',
       mode: body.mode ?? 'restart',
       triggeredBy: triggeredByOf(ctx),
+      ...(body.verify_attachments === undefined
+        ? {}
+        : { options: { verify_attachments: body.verify_attachments } }),
     });
     ctx.status = 200;
     ctx.body = { job_id: result.jobId, run_id: result.runId, status: result.status };

@@ -4,13 +4,16 @@
  * `{status: "not_started"}` and nothing else.
  */
 import type {
+  DiagnosisDoc,
   RepairTotalsDoc,
   RollbackTotalsDoc,
   RunConfigStampDoc,
   RunDoc,
+  RunOptionsDoc,
   VerdictTotalsDoc,
 } from '../db/documents.js';
 import { isTerminalStatus, type RunKind, runKindOf, type RunMode, type RunStatus } from '../domain.js';
+import { type ForecastView, forecastViewOf } from '../migration/forecast.js';
 
 export interface RunStatusBody {
   status: RunStatus;
@@ -44,6 +47,12 @@ export interface RunStatusBody {
   repair: RepairTotalsDoc | null;
   /** Rollback runs: notes deleted and kept, objects deleted (DESIGN.md §11.6). */
   rollback: RollbackTotalsDoc | null;
+  /** Trigger options (`{}` when none). */
+  options: RunOptionsDoc;
+  /** Why it halted, when it halted (#13): cause, share, sample note ids, hint. */
+  halt_diagnosis: DiagnosisDoc | null;
+  /** A dry run's forecast so far (#13); null for other kinds. */
+  forecast: ForecastView | null;
 }
 
 export type StatusView = RunStatusBody | { status: 'not_started' };
@@ -95,6 +104,9 @@ export function toRunStatusBody(run: RunDoc): RunStatusBody {
     reconcile: run.reconcile ?? null,
     repair: run.repair ?? null,
     rollback: run.rollback ?? null,
+    options: run.options ?? {},
+    halt_diagnosis: run.halt_diagnosis ?? null,
+    forecast: forecastViewOf(run),
   };
 }
 

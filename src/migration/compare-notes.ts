@@ -1,8 +1,9 @@
 /**
  * The read side reconcile and repair share (DESIGN.md §11.5): a CRM page through `prepareNotes`
- * in full mode (no existence skip) with attachments processed but not uploaded, turned into what a
- * migration would write now, and compared with CDP in one `$in` per page; and the orphan check of
- * a batch of CDP legacy ids against the ids the run has seen. Writes nothing.
+ * in full mode (no existence skip) with attachments downloaded and checked but not uploaded (the
+ * `check` stage returns the documents a migration stores), turned into what a migration would
+ * write now, and compared with CDP in one `$in` per page; and the orphan check of a batch of CDP
+ * legacy ids against the ids the run has seen. Writes nothing.
  */
 import type { CrmNoteResult } from '../crm/crm-note.js';
 import type { StoredNoteDoc } from '../db/contact-notes-provenance.js';
@@ -40,19 +41,14 @@ export interface ComparedPage {
 export async function compareCrmPage(
   deps: Pick<
     RunKindDeps,
-    | 'contacts'
-    | 'owners'
-    | 'normalizeHtml'
-    | 'attachmentsWithoutUpload'
-    | 'contactNotes'
-    | 'attachmentNoteConcurrency'
+    'contacts' | 'owners' | 'normalizeHtml' | 'vetAttachments' | 'contactNotes' | 'attachmentNoteConcurrency'
   >,
   input: { run: RunDoc; page: number; noteTypeAllowlist: ReadonlySet<number>; signal: AbortSignal },
   results: readonly CrmNoteResult[],
 ): Promise<ComparedPage> {
   const { run } = input;
   const prepared = await prepareNotes(
-    { ...deps, attachments: deps.attachmentsWithoutUpload },
+    { ...deps, attachments: deps.vetAttachments.downloads },
     // `fresh`: no existence check — every note is worked out in full, present or not.
     {
       companySsoId: run.company_sso_id,

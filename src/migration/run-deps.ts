@@ -16,6 +16,7 @@ import { createContactResolver } from '../resolve/contact-resolver.js';
 import { createOwnerResolver } from '../resolve/owner-resolver.js';
 import type { ExecuteRunDeps, MigrationObserver, RunLoopHooks } from './execute-run.js';
 import type { AttachmentRehoster, NormalizeHtml } from './pipeline-ports.js';
+import type { RunKindDeps } from './run-step.js';
 import {
   type CancelDeps,
   type MigrationJobQueue,
@@ -29,6 +30,7 @@ export interface RunSettings {
   pageSize: number;
   noteTypeAllowlist: readonly number[];
   maxFailureRate: number;
+  maxWarningRate: number;
   matchPctThreshold: number;
   leaseMs: number;
   heartbeatMs: number;
@@ -44,6 +46,7 @@ export function runSettingsOf(config: Readonly<Config>): RunSettings {
     pageSize: config.crm.pageSize,
     noteTypeAllowlist: config.migration.noteTypeAllowlist,
     maxFailureRate: config.migration.maxFailureRate,
+    maxWarningRate: config.migration.maxWarningRate,
     matchPctThreshold: config.migration.matchPctThreshold,
     leaseMs: config.worker.leaseMs,
     heartbeatMs: config.worker.heartbeatMs,
@@ -60,12 +63,8 @@ export interface ExecuteRunDepsInput {
   >;
   extractor: CrmNotesExtractor;
   attachments: AttachmentRehoster;
-  /**
-   * The same processing without uploads (reconcile). Required beside a real `attachments`: a
-   * default of `attachments` would make reconcile upload, so only callers whose `attachments`
-   * uploads nothing (tests) may pass the same object.
-   */
-  attachmentsWithoutUpload: AttachmentRehoster;
+  /** The attachment checks that store nothing: the dry run's and reconcile's (`RunKindDeps.vetAttachments`). */
+  vetAttachments: RunKindDeps['vetAttachments'];
   /** Deletes S3 objects (rollback). */
   attachmentObjects: AttachmentObjectRemover;
   settings: RunSettings;
@@ -95,12 +94,13 @@ export function createExecuteRunDeps(input: ExecuteRunDepsInput): ExecuteRunDeps
       owners: createOwnerResolver({ users: repos.users }),
       normalizeHtml: input.normalizeHtml ?? normalizeNoteHtml,
       attachments: input.attachments,
-      attachmentsWithoutUpload: input.attachmentsWithoutUpload,
+      vetAttachments: input.vetAttachments,
       attachmentObjects: input.attachmentObjects,
       attachmentNoteConcurrency: settings.attachmentNoteConcurrency,
       config: {
         noteTypeAllowlist: settings.noteTypeAllowlist,
         maxFailureRate: settings.maxFailureRate,
+        maxWarningRate: settings.maxWarningRate,
         matchPctThreshold: settings.matchPctThreshold,
       },
       logger: input.logger,

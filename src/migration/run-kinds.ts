@@ -4,6 +4,7 @@
  * way round) does not compile.
  */
 import type { RunKind } from '../domain.js';
+import { dryRunKind } from './kinds/dry-run.js';
 import { migrateKind } from './kinds/migrate.js';
 import { reconcileKind } from './kinds/reconcile.js';
 import { repairKind } from './kinds/repair.js';
@@ -12,6 +13,7 @@ import type { RunKindModule, RunKindPolicy } from './run-step.js';
 
 export const RUN_KIND_MODULES: Readonly<Record<RunKind, RunKindModule>> = {
   migrate: migrateKind,
+  dry_run: dryRunKind,
   reconcile: reconcileKind,
   repair: repairKind,
   rollback: rollbackKind,

@@ -7,7 +7,7 @@
 import type { AttachmentObjectRemover } from '../attachments/s3-attachment-store.js';
 import type { CrmNotesExtractor } from '../crm/crm-notes-extractor.js';
 import type { ContactNotesRepository } from '../db/contact-notes-repository.js';
-import type { RunCounters, RunDoc } from '../db/documents.js';
+import type { RunCounters, RunDoc, RunOptionsDoc } from '../db/documents.js';
 import type { FailuresRepository } from '../db/failures-repository.js';
 import type { RunScratchRepository } from '../db/run-scratch-repository.js';
 import type { RunFinish, RunsRepository } from '../db/runs-repository.js';
@@ -129,15 +129,21 @@ export interface RunKindDeps {
   normalizeHtml: NormalizeHtml;
   attachments: AttachmentRehoster;
   /**
-   * The same processing as `attachments` — vetting, download, type check, deterministic keys —
-   * with nothing uploaded: what a migration would write, for kinds that must not write (reconcile).
+   * Attachment checks that store nothing (#13): `urls` runs the SSRF guard only; `downloads` also
+   * downloads under the size cap and checks magic bytes. Both return the documents a real run
+   * would store, so a forecast can count them and reconcile can fingerprint them (#14).
    */
-  attachmentsWithoutUpload: AttachmentRehoster;
+  vetAttachments: { urls: AttachmentRehoster; downloads: AttachmentRehoster };
   /** Deletes S3 objects (rollback). */
   attachmentObjects: AttachmentObjectRemover;
   /** How many notes of a page may re-host attachments at once. */
   attachmentNoteConcurrency: number;
-  config: { noteTypeAllowlist: readonly number[]; maxFailureRate: number; matchPctThreshold: number };
+  config: {
+    noteTypeAllowlist: readonly number[];
+    maxFailureRate: number;
+    maxWarningRate: number;
+    matchPctThreshold: number;
+  };
   logger: Logger;
   now: () => Date;
 }
@@ -164,8 +170,20 @@ export interface RunKindPolicy {
   targetsRun: boolean;
   /** A finished run of this kind may be rolled back (its notes carry its provenance). */
   canBeRolledBack: boolean;
-  /** Its failure records show in failure queries and exports without a `kind=`/`run_id=` filter. */
+  /**
+   * Its failure records are in the default failure queries and exports (those without `run_id`
+   * or `kind`): runs that change CDP are; forecasts and findings are asked for by name.
+   */
   failuresShownByDefault: boolean;
+  /** The trigger options it takes (`RunOptionsDoc`); any other option is refused with 400. */
+  acceptsOptions: readonly (keyof RunOptionsDoc)[];
+  /**
+   * `mode: "resume"` may continue an earlier run of this kind from its checkpoint; otherwise it is
+   * refused with 400. Reconcile and repair may not: their orphan pass needs every CRM id the run
+   * itself saw, and a restart loses nothing but time (reconcile writes nothing, repair's writes
+   * are idempotent).
+   */
+  resumable: boolean;
 }
 
 export interface RunKindModule {
@@ -173,4 +191,9 @@ export interface RunKindModule {
   readonly policy: RunKindPolicy;
   /** Builds the run's page step once the lease is held (e.g. decides the page mode). */
   begin(deps: RunKindDeps, ctx: RunStepContext): Promise<PageStep<unknown, unknown>>;
+  /**
+   * The kind's run fields a `mode: "resume"` run starts from, taken from the run it resumes (the
+   * counters are carried by the trigger for every kind), so its totals cover the whole tenant.
+   */
+  resumeFieldsOf?(from: RunDoc): Readonly<Record<string, unknown>>;
 }

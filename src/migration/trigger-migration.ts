@@ -5,7 +5,7 @@
  * atomically, so no crash blocks the next trigger for longer than `triggerGraceMs`.
  */
 import type { CrmNotesExtractor } from '../crm/crm-notes-extractor.js';
-import type { LockDoc, RunConfigStampDoc, RunDoc } from '../db/documents.js';
+import type { LockDoc, RunConfigStampDoc, RunDoc, RunOptionsDoc } from '../db/documents.js';
 import type { FeatureFlagsRepository } from '../db/feature-flags-repository.js';
 import type { LocksRepository } from '../db/locks-repository.js';
 import { EMPTY_COUNTERS, type RunsRepository } from '../db/runs-repository.js';
@@ -13,7 +13,7 @@ import { isTerminalStatus, MIGRATION_FLAG, type RunKind, runKindOf, type RunMode
 import { AppError, ConflictError, toError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { countersOf } from './run-counters.js';
-import { kindsThatChangeNotes, runKindPolicy } from './run-kinds.js';
+import { kindsThatChangeNotes, runKindModule, runKindPolicy } from './run-kinds.js';
 
 /**
  * How long a trigger's lock may exist without its run or job before it counts as abandoned: far
@@ -76,6 +76,8 @@ export interface TriggerRequest {
    * again under the lock (e.g. "not rolled back yet"). Throwing releases the lock; nothing is written.
    */
   recheckUnderLock?: () => Promise<void>;
+  /** Options of the run (only those its kind accepts); stored on the run for the worker. */
+  options?: RunOptionsDoc;
 }
 
 export interface TriggerResult {
@@ -87,6 +89,8 @@ export interface TriggerResult {
 export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): Promise<TriggerResult> {
   const log = deps.logger.child({ cid: req.cid, kind: req.kind });
   const policy = runKindPolicy(req.kind);
+  assertOptionsAccepted(req);
+  assertModeAccepted(req);
   if (policy.requiresFlag && !(await deps.flags.isEnabled(req.cid, MIGRATION_FLAG))) {
     throw new AppError(
       'FLAG_DISABLED',
@@ -143,6 +147,8 @@ export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): 
         checkpointCursor: resumeFrom?.checkpoint.cursor ?? null,
         pageSize: resumeFrom?.page_size ?? deps.config.pageSize,
         ...(req.targetRunId === undefined ? {} : { targetRunId: req.targetRunId }),
+        ...(req.options ? { options: req.options } : {}),
+        ...(resumeFrom ? { kindFields: runKindModule(req.kind).resumeFieldsOf?.(resumeFrom) ?? {} } : {}),
       },
       now,
       // A resumed run continues the old run's counters, so its totals cover the whole tenant.
@@ -183,6 +189,38 @@ export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): 
     await deps.locks.releaseQueued(req.cid, runId).catch(undoFailed('release the queued lock'));
     throw e;
   }
+}
+
+/** An option the kind does not take is a mistake in the request (400), judged before any read. */
+function assertOptionsAccepted(req: TriggerRequest): void {
+  const accepted: readonly string[] = runKindPolicy(req.kind).acceptsOptions;
+  const refused = Object.entries(req.options ?? {})
+    .filter(([name, value]) => value !== undefined && !accepted.includes(name))
+    .map(([name]) => name);
+  if (refused.length === 0) return;
+  throw new ValidationError(
+    `${refused.join(', ')} ${refused.length === 1 ? 'does' : 'do'} not apply to kind ${req.kind}${accepted.length > 0 ? ` (it takes ${accepted.join(', ')})` : ''}`,
+    {
+      location: 'body',
+      issues: refused.map((name) => ({
+        code: 'custom',
+        path: [name],
+        message: `${name} applies only to kinds that take it, not to ${req.kind}`,
+      })),
+    },
+  );
+}
+
+/** `mode: "resume"` for a kind that cannot continue another run is a mistake in the request (400). */
+function assertModeAccepted(req: TriggerRequest): void {
+  if (req.mode !== 'resume' || runKindPolicy(req.kind).resumable) return;
+  throw new ValidationError(
+    `mode resume does not apply to kind ${req.kind}: it starts from page 1 (mode restart), which loses nothing but time`,
+    {
+      location: 'body',
+      issues: [{ code: 'custom', path: ['mode'], message: `a ${req.kind} run cannot resume another run` }],
+    },
+  );
 }
 
 async function findRunToResume(deps: TriggerDeps, cid: string, kind: RunKind): Promise<RunDoc> {

@@ -100,7 +100,7 @@ async function migrateInProcess(t0: FakeTenantOptions): Promise<RunDoc> {
     }),
     pageSize: 250,
     attachments: real.attachments,
-    attachmentsWithoutUpload: real.attachmentsWithoutUpload,
+    vetAttachments: real.vetAttachments,
     attachmentObjects: real.attachmentObjects,
   });
   const { runId } = await h.trigger({ cid: t0.cid, companySsoId: t0.companySsoId });

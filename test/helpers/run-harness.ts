@@ -33,8 +33,11 @@ export interface HarnessOptions {
   normalizeHtml?: NormalizeHtml;
   /** Defaults to none: notes keep no attachments. */
   attachments?: AttachmentRehoster;
-  /** What reconcile uses (defaults to `attachments`: a test rehoster that uploads nothing). */
-  attachmentsWithoutUpload?: AttachmentRehoster;
+  /**
+   * The checks that store nothing (the dry run's, reconcile's); default: `attachments` for both
+   * (a test rehoster that uploads nothing), so reconcile computes what the migration wrote.
+   */
+  vetAttachments?: { urls: AttachmentRehoster; downloads: AttachmentRehoster };
   /** Defaults to one that records the keys it was asked to delete (`deletedObjectKeys`). */
   attachmentObjects?: AttachmentObjectRemover;
   hooks?: RunLoopHooks;
@@ -73,7 +76,7 @@ export function createRunHarness(options: HarnessOptions) {
       repos: options.repos,
       extractor: options.extractor,
       attachments,
-      attachmentsWithoutUpload: options.attachmentsWithoutUpload ?? attachments,
+      vetAttachments: options.vetAttachments ?? { urls: attachments, downloads: attachments },
       attachmentObjects: options.attachmentObjects ?? {
         deleteObjects: (keys) => {
           deletedObjectKeys.push(...keys);

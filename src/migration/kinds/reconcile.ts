@@ -27,6 +27,8 @@ export const reconcileKind: RunKindModule = {
     targetsRun: false,
     canBeRolledBack: false,
     failuresShownByDefault: false,
+    acceptsOptions: [],
+    resumable: false,
   },
   begin: (deps, ctx) => Promise.resolve(createReconcileStep(deps, ctx)),
 };

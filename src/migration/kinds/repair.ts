@@ -16,12 +16,13 @@ import {
   findingsOf,
   findOrphans,
 } from '../compare-notes.js';
+import { checkHalt, haltDecisionOf, pageFiguresOf } from '../halt-check.js';
 import { migratedNoteOf } from '../migrated-note.js';
 import { keepPresentable, type Problem, rehostAttachments } from '../prepare-notes.js';
 import { countByReason, recordProblems } from '../problem-log.js';
+import { addProblems, problemTallyOf } from '../problem-tally.js';
 import { createReconcileSource, isCrmPage, type ReconcileItem } from '../reconcile-source.js';
 import { addVerdicts, emptyVerdictTotals } from '../reconcile-verdict.js';
-import { shouldHalt } from '../run-counters.js';
 import type { PageOutcome, PageStep, RunKindDeps, RunKindModule, RunStepContext } from '../run-step.js';
 import { validateRun } from '../validate-run.js';
 
@@ -50,6 +51,8 @@ export const repairKind: RunKindModule = {
     targetsRun: false,
     canBeRolledBack: true,
     failuresShownByDefault: true,
+    acceptsOptions: [],
+    resumable: false,
   },
   begin: (deps, ctx) => Promise.resolve(createRepairStep(deps, ctx)),
 };
@@ -59,6 +62,10 @@ function createRepairStep(deps: RunKindDeps, ctx: RunStepContext): PageStep<Reco
   const allowlist = new Set(deps.config.noteTypeAllowlist);
   let verdicts: VerdictTotalsDoc = { ...emptyVerdictTotals(), ...run.reconcile };
   let repair: RepairTotalsDoc = { ...NO_REPAIR_TOTALS, ...run.repair };
+  // As migrate: the run's problems so far, and the last committed CRM page's figures (halt check).
+  let tally = problemTallyOf(run);
+  let lastPage: ReturnType<typeof pageFiguresOf> | null = null;
+  const runFields = () => ({ reconcile: verdicts, repair, problem_tally: tally });
   return {
     source: createReconcileSource(deps, run),
     async prepare(page, _pageCtx, signal) {
@@ -82,7 +89,9 @@ function createRepairStep(deps: RunKindDeps, ctx: RunStepContext): PageStep<Reco
           verdicts,
           orphans.map(() => 'orphan'),
         );
-        return { ...emptyTally(countByReason(orphans)), runFields: { reconcile: verdicts, repair } };
+        tally = addProblems(tally, orphans);
+        lastPage = null; // orphans are findings: nothing to halt on
+        return { ...emptyTally(countByReason(orphans)), runFields: runFields() };
       }
       await ctx.confirmLease();
       await deps.scratch.markSeen(run._id, plan.compared.page, plan.compared.crmIds, deps.now());
@@ -93,19 +102,30 @@ function createRepairStep(deps: RunKindDeps, ctx: RunStepContext): PageStep<Reco
         replaced: repair.replaced + page.repair.replaced,
         replace_skipped: repair.replace_skipped + page.repair.replace_skipped,
       };
-      return { ...page.outcome, runFields: { reconcile: verdicts, repair } };
+      tally = addProblems(tally, page.problems);
+      const { compared } = plan;
+      lastPage = pageFiguresOf({
+        companySsoId: run.company_sso_id,
+        seen: compared.seen,
+        outOfScope: compared.outOfScope,
+        problems: page.problems,
+        persons: compared.prepared.persons,
+        attachments: compared.prepared.attachments,
+      });
+      return { ...page.outcome, runFields: runFields() };
     },
     haltAfter(counters, page) {
-      if (!shouldHalt(counters, deps.config.maxFailureRate)) return null;
-      return {
-        reason: `failure_rate ${counters.failure_rate.toFixed(4)} > MAX_FAILURE_RATE ${deps.config.maxFailureRate} after page ${page}`,
-        logFields: { failure_rate: counters.failure_rate },
-      };
+      if (!lastPage) return null;
+      const verdict = checkHalt(
+        { companySsoId: run.company_sso_id, counters, page, pageFigures: lastPage, runTally: tally },
+        deps.config,
+      );
+      return verdict ? haltDecisionOf(verdict, counters) : null;
     },
     async finish(counters, unaccountedIds) {
       await deps.scratch.clear(run._id);
       const end = await validateRun(deps, run, counters, unaccountedIds);
-      return { ...end, runFields: { reconcile: verdicts, repair } };
+      return { ...end, runFields: runFields() };
     },
   };
 }
@@ -146,6 +166,8 @@ async function planWrites(
 
 interface WrittenPage {
   outcome: PageOutcome;
+  /** What the page recorded (findings, failures, warnings of what it wrote). */
+  problems: Problem[];
   verdicts: ReconcileVerdict[];
   repair: RepairTotalsDoc;
 }
@@ -203,6 +225,7 @@ async function writePage(
       own[i] === 'inserted' ? 'missing' : own[i] === 'replaced' ? 'stale' : n.verdict,
     ),
     repair: { inserted, replaced, replace_skipped: replace.skipped.length },
+    problems,
   };
 }
 

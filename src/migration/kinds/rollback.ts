@@ -38,6 +38,8 @@ export const rollbackKind: RunKindModule = {
     targetsRun: true,
     canBeRolledBack: false,
     failuresShownByDefault: false,
+    acceptsOptions: [],
+    resumable: false,
   },
   async begin(deps, ctx) {
     const target = await targetOf(deps, ctx.run);

@@ -65,7 +65,7 @@ function harness(hooks?: Parameters<typeof createRunHarness>[0]['hooks']) {
     }),
     pageSize: PAGE_SIZE,
     attachments: real.attachments,
-    attachmentsWithoutUpload: real.attachmentsWithoutUpload,
+    vetAttachments: real.vetAttachments,
     attachmentObjects: real.attachmentObjects,
     ...(hooks ? { hooks } : {}),
   });

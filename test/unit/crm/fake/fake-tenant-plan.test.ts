@@ -113,4 +113,70 @@ describe('fake tenant plan', () => {
     expect(plan.notesTotal).toBe(100_000);
     expect(plan.expectedMigrated + plan.expectedFailed + plan.outOfScope).toBe(100_000);
   });
+
+  describe('systemic causes (#13): one preset each', () => {
+    const firstPage = (preset: 'contacts-missing' | 'payloads-broken') => {
+      const tenant = resolveFakeTenant({ cid: preset, companySsoId: 'co', noteCount: 500, preset });
+      return computeFakeTenantPlan(tenant);
+    };
+
+    it('contacts-missing: most in-scope notes of the first page have a person CDP does not know', () => {
+      const plan = firstPage('contacts-missing');
+      expect(plan.failures.CONTACT_NOT_MAPPED / plan.inScope).toBeGreaterThanOrEqual(0.5);
+      expect(plan.persons.found).toBeLessThan(plan.persons.seen);
+    });
+
+    it('payloads-broken: most notes of the first page break the payload contract', () => {
+      const plan = firstPage('payloads-broken');
+      expect(plan.failures.CRM_PAYLOAD_INVALID / plan.inScope).toBeGreaterThanOrEqual(0.5);
+    });
+
+    it(
+      'attachments-blocked: every attachment is on a host no allow-list has, one warning per note',
+      async () => {
+        const tenant = resolveFakeTenant({
+          cid: 'blocked',
+          companySsoId: 'co-blocked',
+          noteCount: 1_000,
+          preset: 'attachments-blocked',
+        });
+        const plan = computeFakeTenantPlan(tenant);
+        expect(plan.attachments.total).toBeGreaterThan(100);
+        expect(plan.attachments.byOutcome.unlisted_host).toBe(plan.attachments.total);
+        const generator = createFakeNoteGenerator(tenant, FILES_URL);
+        const notesWithAttachments = Array.from({ length: tenant.noteCount }, (_, i) =>
+          generator.traits(i),
+        ).filter((t) => t.category === 'migrated' && t.attachments.length > 0).length;
+        expect(plan.warnings.ATTACHMENT_SSRF_BLOCKED).toBe(notesWithAttachments);
+        const found = await scanAll(tenant);
+        expect(found.warnings.ATTACHMENT_SSRF_BLOCKED).toBe(plan.warnings.ATTACHMENT_SSRF_BLOCKED);
+        expect(found.migrated).toBe(plan.expectedMigrated);
+      },
+      SCAN_TIMEOUT_MS,
+    );
+
+    it('planting unlisted hosts changes nothing but those attachments: every other trait stays as it was', () => {
+      const base = { cid: 'same', companySsoId: 'co', noteCount: 2_000, seed: 5 };
+      const without = createFakeNoteGenerator(resolveFakeTenant(base), FILES_URL);
+      const withHosts = createFakeNoteGenerator(
+        resolveFakeTenant({ ...base, mix: { attachmentUnlistedHostShare: 0.5 } }),
+        FILES_URL,
+      );
+      let changed = 0;
+      for (let i = 0; i < base.noteCount; i++) {
+        const a = without.traits(i);
+        const b = withHosts.traits(i);
+        const strip = (t: typeof a) => ({
+          ...t,
+          attachments: t.attachments.map((x) => ({ ...x, outcome: 'x' })),
+        });
+        expect(strip(b)).toEqual(strip(a));
+        if (b.attachments.some((x) => x.outcome === 'unlisted_host')) {
+          changed++;
+          expect(b.attachments.every((x) => x.outcome === 'unlisted_host')).toBe(true);
+        }
+      }
+      expect(changed).toBeGreaterThan(20);
+    });
+  });
 });

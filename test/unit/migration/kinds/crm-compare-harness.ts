@@ -71,7 +71,8 @@ export function compareHarness(options: {
   });
   const deps: RunKindDeps = {
     ...UNUSED_UNDO_DEPS,
-    attachmentsWithoutUpload: rehoster(false),
+    // The check stage (what reconcile compares) never uploads, so it never fails an upload.
+    vetAttachments: { urls: rehoster(false), downloads: rehoster(false) },
     attachments: rehoster(true),
     contacts: createContactResolver({
       contacts: {
@@ -145,7 +146,7 @@ export function compareHarness(options: {
       probeOrganization: () => Promise.resolve({ total: 0 }),
     },
     attachmentNoteConcurrency: 2,
-    config: { noteTypeAllowlist: [1], maxFailureRate: 0.5, matchPctThreshold: 0.99 },
+    config: { noteTypeAllowlist: [1], maxFailureRate: 0.5, maxWarningRate: 0.5, matchPctThreshold: 0.99 },
     logger: createSilentLogger(),
     now: () => new Date('2026-01-01T00:00:00.000Z'),
   };

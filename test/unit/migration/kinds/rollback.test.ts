@@ -115,8 +115,12 @@ function harness(
       throw new Error('unused');
     },
     attachments: { process: () => Promise.reject(new Error('unused')) },
+    vetAttachments: {
+      urls: { process: () => Promise.reject(new Error('unused')) },
+      downloads: { process: () => Promise.reject(new Error('unused')) },
+    },
     attachmentNoteConcurrency: 1,
-    config: { noteTypeAllowlist: [1], maxFailureRate: 0.01, matchPctThreshold: 0.99 },
+    config: { noteTypeAllowlist: [1], maxFailureRate: 0.01, maxWarningRate: 0.5, matchPctThreshold: 0.99 },
     logger: createSilentLogger(),
     now: () => new Date('2026-01-01T00:00:00.000Z'),
   };
