@@ -105,7 +105,7 @@ describe('notes-migrator failures --kind', () => {
   it('refuses an unknown kind with exit 2', async () => {
     const res = await runCli(['failures', '--cid', '7301', '--kind', 'teleport', ...service()]);
     expect(res.code).toBe(2);
-    expect(res.stderr).toContain('--kind must be one of migrate, reconcile, repair, rollback');
+    expect(res.stderr).toContain('--kind must be one of migrate, dry-run, reconcile, repair, rollback');
   });
 
   it('exports the records of one kind', async () => {

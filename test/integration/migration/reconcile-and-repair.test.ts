@@ -13,7 +13,7 @@ import { createHttpCrmNotesExtractor } from '../../../src/crm/http-crm-notes-ext
 import type { ContactNoteDoc, RunDoc } from '../../../src/db/documents.js';
 import { createSilentLogger } from '../../../src/logger.js';
 import { kindsShownByDefault } from '../../../src/migration/run-kinds.js';
-import { makeCrmNote } from '../../fixtures/builders.js';
+import { makeCreatorUser, makeCrmNote } from '../../fixtures/builders.js';
 import { startTestS3, type TestS3 } from '../../helpers/embedded-s3.js';
 import { startTrackedFakeCrm } from '../../helpers/fake-crm.js';
 import { createMemoryCrm } from '../../helpers/memory-crm.js';
@@ -244,6 +244,8 @@ describe('the other verdicts (#14)', () => {
     await t.collections.contacts.insertMany(
       [1, 2, 3].map((n) => ({ _id: `c${n}`, company_sso_id: company, crm_data: { id: `p${n}` } })),
     );
+    // The notes' creator maps to an SSO user (else every note warns and the run halts on MAX_WARNING_RATE).
+    await t.collections.users.insertOne(makeCreatorUser(company));
     const memory = createMemoryCrm(notes);
     const h = createRunHarness({ repos: t.repos, extractor: memory, pageSize: 2 });
     await h.enableFlag(cid);
