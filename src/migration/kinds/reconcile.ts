@@ -54,6 +54,9 @@ function createReconcileStep(deps: RunKindDeps, ctx: RunStepContext): PageStep<R
     },
     async commit(plan) {
       const started = performance.now();
+      // A worker that lost the run writes no finding: after the new owner finishes, the seen ids
+      // are cleared and every CDP id would look orphaned to it (its fenced checkpoint comes too late).
+      await ctx.confirmLease();
       let outcome: PageOutcome;
       if (plan.phase === 'cdp') {
         // Every CRM page is committed (marked seen) before the first orphan page commits.

@@ -82,6 +82,9 @@ function createRepairStep(deps: RunKindDeps, ctx: RunStepContext): PageStep<Reco
       return { phase: 'crm', compared, writes: await planWrites(deps, run, compared, signal) };
     },
     async commit(plan) {
+      // Before any write of a page (as reconcile): a worker that lost the run writes nothing, and
+      // never judges orphans against seen ids the new owner may have cleared.
+      await ctx.confirmLease();
       if (plan.phase === 'cdp') {
         const orphans = await findOrphans(deps, run, plan.legacyIds);
         await recordProblems(deps, scopeOf(run, plan.page), orphans);
@@ -93,7 +96,6 @@ function createRepairStep(deps: RunKindDeps, ctx: RunStepContext): PageStep<Reco
         lastPage = null; // orphans are findings: nothing to halt on
         return { ...emptyTally(countByReason(orphans)), runFields: runFields() };
       }
-      await ctx.confirmLease();
       await deps.scratch.markSeen(run._id, plan.compared.page, plan.compared.crmIds, deps.now());
       const page = await writePage(deps, run, plan.compared, plan.writes);
       verdicts = addVerdicts(verdicts, page.verdicts);
