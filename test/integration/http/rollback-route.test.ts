@@ -39,6 +39,7 @@ beforeAll(async () => {
   await finishedRun('reconcile-1', '9103', 'reconcile', 'completed_success');
   await finishedRun('rollback-1', '9104', 'rollback', 'completed_success');
   await finishedRun('repair-1', '9105', 'repair', 'completed_with_errors');
+  await finishedRun('dry-1', '9106', 'dry_run', 'completed_success');
 });
 
 afterAll(() => api.close());
@@ -128,6 +129,7 @@ describe('POST /private/notes/migration/runs/:run_id/rollback', () => {
       ['running-1', 'in_progress'],
       ['reconcile-1', 'reconcile run'],
       ['rollback-1', 'rollback run'],
+      ['dry-1', 'dry_run run'],
     ] as const) {
       for (const dry_run of [true, false]) {
         const res = await call(api, 'POST', path(id), { body: { dry_run } });
