@@ -26,6 +26,7 @@ export type StoredNoteDoc = Pick<
   | 'legacy_migration_run_id'
   | 'legacy_fingerprint'
   | 'legacy_replaced_fingerprint'
+  | 'legacy_migration_page'
 >;
 
 const STORED_NOTE_PROJECTION = {
@@ -41,6 +42,7 @@ const STORED_NOTE_PROJECTION = {
   legacy_migration_run_id: 1,
   legacy_fingerprint: 1,
   legacy_replaced_fingerprint: 1,
+  legacy_migration_page: 1,
 } as const;
 
 /** A stale note and what a migration would write for it now. */
@@ -196,8 +198,12 @@ export function createProvenanceQueries(collection: Collection<ContactNoteDoc>):
   };
 }
 
-/** The fields a migration writes, set to the new version, with the repair's provenance. */
+/** The fields a migration writes, set to the new version, with the repair's provenance (run and page). */
 function replacementUpdate(stored: StoredNoteDoc, next: NewMigratedNote) {
+  const unset: Partial<Record<'legacy_owner_label' | 'legacy_migration_page', ''>> = {};
+  if (next.legacy_owner_label === undefined) unset.legacy_owner_label = '';
+  // The page belongs to the run that wrote the note: the migration's page must not stay on the repair's note.
+  if (next.legacy_migration_page === undefined) unset.legacy_migration_page = '';
   const set: Partial<ContactNoteDoc> = {
     note: next.note,
     contact_id: next.contact_id,
@@ -211,10 +217,11 @@ function replacementUpdate(stored: StoredNoteDoc, next: NewMigratedNote) {
       ? {}
       : { legacy_replaced_fingerprint: stored.legacy_fingerprint }),
     ...(next.legacy_owner_label === undefined ? {} : { legacy_owner_label: next.legacy_owner_label }),
+    ...(next.legacy_migration_page === undefined
+      ? {}
+      : { legacy_migration_page: next.legacy_migration_page }),
   };
-  return next.legacy_owner_label === undefined
-    ? { $set: set, $unset: { legacy_owner_label: '' as const } }
-    : { $set: set };
+  return Object.keys(unset).length === 0 ? { $set: set } : { $set: set, $unset: unset };
 }
 
 /** Parses a rollback cursor (the last `_id` of a page); null for the first page. */

@@ -57,6 +57,12 @@ export interface ContactNoteDoc {
    * replaced. Tells a repair's replaced notes from its inserted ones (exact counts after a crash).
    */
   legacy_replaced_fingerprint?: string;
+  /**
+   * The CRM page of the run (migrate or repair) that wrote it: a write that finds this run's note
+   * from this page is a retry of the page's own write (count it once), from another page a CRM
+   * duplicate. Absent on notes migrated before it existed.
+   */
+  legacy_migration_page?: number;
 }
 
 /** A CDP contact; `crm_data.id` is the CRM person id as a string. */

@@ -132,9 +132,12 @@ function createRepairStep(deps: RunKindDeps, ctx: RunStepContext): PageStep<Reco
   };
 }
 
-/** Did this run write the note already (a page replayed after a crash)? */
-function ownWrite(run: RunDoc, n: ComparedNote): 'inserted' | 'replaced' | null {
-  if (n.stored?.legacy_migration_run_id !== run._id) return null;
+/**
+ * Did this run write the note already from this page (a page replayed after a crash, or a write
+ * applied twice)? One it wrote from another page is a CRM duplicate: compared as it is (`ok`).
+ */
+function ownWrite(run: RunDoc, page: number, n: ComparedNote): 'inserted' | 'replaced' | null {
+  if (n.stored?.legacy_migration_run_id !== run._id || n.stored.legacy_migration_page !== page) return null;
   return n.stored.legacy_replaced_fingerprint === undefined ? 'inserted' : 'replaced';
 }
 
@@ -146,7 +149,8 @@ async function planWrites(
   signal: AbortSignal,
 ): Promise<PlannedWrite[]> {
   const toWrite = compared.notes.filter(
-    (n) => (n.verdict === 'missing' || n.verdict === 'stale') && n.candidate && !ownWrite(run, n),
+    (n) =>
+      (n.verdict === 'missing' || n.verdict === 'stale') && n.candidate && !ownWrite(run, compared.page, n),
   );
   const rehosted = await rehostAttachments(
     deps,
@@ -160,7 +164,9 @@ async function planWrites(
     const candidate = kept.get(note.noteId);
     return {
       note,
-      next: candidate ? migratedNoteOf(run.company_sso_id, run._id, candidate) : null,
+      next: candidate
+        ? { ...migratedNoteOf(run.company_sso_id, run._id, candidate), legacy_migration_page: compared.page }
+        : null,
       problems: problems.filter((p) => p.noteId === note.noteId),
     };
   });
@@ -191,7 +197,7 @@ async function writePage(
   );
   const write_ms = Math.round(performance.now() - started);
 
-  const own = compared.notes.map((n) => ownWrite(run, n));
+  const own = compared.notes.map((n) => ownWrite(run, compared.page, n));
   const written = new Set([...batch.writtenIds, ...replace.replacedIds]);
   const problems = problemsOf(compared, writes, { batch, replace, written });
   await recordProblems(deps, scopeOf(run, compared.page), problems);

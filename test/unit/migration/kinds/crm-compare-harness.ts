@@ -197,10 +197,10 @@ export function compareHarness(options: {
     failures,
     uploads,
     migrated,
-    crmPage: (kind: RunKindModule, notes: readonly CrmNoteResult[]) =>
+    crmPage: (kind: RunKindModule, notes: readonly CrmNoteResult[], pageNumber = 1) =>
       page(
         kind,
-        { page: 1, cursor: null },
+        { page: pageNumber, cursor: null },
         notes.map((crm) => ({ crm })),
       ),
     orphanPage: (kind: RunKindModule, ids: string[]) =>

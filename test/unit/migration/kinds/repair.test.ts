@@ -50,6 +50,22 @@ describe('repair kind: one page through the step', () => {
     ]);
   });
 
+  it('counts a note CRM returns on two pages once: from the other page it is a duplicate that compares ok', async () => {
+    const h = compareHarness({ contacts: ['p1', 'p2'], kind: 'repair' });
+    h.migrated(note('1', '<p>1 before</p>'));
+    await h.crmPage(repairKind, [ok(note('1')), ok(note('2'))], 1);
+    expect(h.cdp.get('1')).toMatchObject({ legacy_migration_run_id: 'repair-run', legacy_migration_page: 1 });
+    expect(h.cdp.get('2')).toMatchObject({ legacy_migration_run_id: 'repair-run', legacy_migration_page: 1 });
+    const uploadsBefore = h.uploads.length;
+    const again = await h.crmPage(repairKind, [ok(note('1')), ok(note('2'))], 3);
+    expect(h.uploads.length).toBe(uploadsBefore);
+    expect(again).toMatchObject({ migrated: 0, skipped: 2, failed: 0 });
+    expect(again.runFields).toMatchObject({
+      repair: { inserted: 0, replaced: 0 },
+      reconcile: { ok: 2, missing: 0, stale: 0 },
+    });
+  });
+
   it('counts notes it wrote before a crash as its own on the replayed page, without writing them again', async () => {
     const h = compareHarness({ contacts: ['p1', 'p2'], kind: 'repair' });
     h.migrated(note('1', '<p>1 before</p>'));
