@@ -5,7 +5,8 @@ import { contactsUsersIndexes } from './002-contacts-users-indexes.js';
 import { migrationStateIndexes } from './003-migration-state-indexes.js';
 import { agendaIndexes } from './004-agenda-indexes.js';
 import { noteProvenanceIndex } from './005-note-provenance-index.js';
-import { waveIndexes } from './006-wave-indexes.js';
+import { runNotesCursorAndScratchIndexes } from './006-run-notes-cursor-and-scratch.js';
+import { waveIndexes } from './007-wave-indexes.js';
 
 export const INDEX_MIGRATIONS: readonly IndexMigration[] = [
   contactNotesIndexes,
@@ -13,5 +14,6 @@ export const INDEX_MIGRATIONS: readonly IndexMigration[] = [
   migrationStateIndexes,
   agendaIndexes,
   noteProvenanceIndex,
+  runNotesCursorAndScratchIndexes,
   waveIndexes,
 ];

@@ -110,6 +110,7 @@ async function main() {
         now: () => new Date(),
       }),
       cancel: createCancelDeps({ repos, now: () => new Date() }),
+      rollbackNotes: repos.contactNotes,
       waves: {
         waves: repos.waves,
         commands: createWaveCommandDeps({

@@ -14,6 +14,7 @@ import {
   type FeatureFlagDoc,
   type LockDoc,
   type RunDoc,
+  type RunScratchDoc,
   type SchemaMigrationDoc,
   type UserDoc,
   type WaveDoc,
@@ -78,6 +79,7 @@ export interface Collections {
   locks: Collection<LockDoc>;
   failures: Collection<FailureDoc>;
   schemaMigrations: Collection<SchemaMigrationDoc>;
+  runScratch: Collection<RunScratchDoc>;
   waves: Collection<WaveDoc>;
   crmBudgets: Collection<CrmBudgetDoc>;
 }
@@ -92,6 +94,7 @@ export function getCollections(db: Db): Collections {
     locks: db.collection<LockDoc>(COLLECTIONS.locks),
     failures: db.collection<FailureDoc>(COLLECTIONS.failures),
     schemaMigrations: db.collection<SchemaMigrationDoc>(COLLECTIONS.schemaMigrations),
+    runScratch: db.collection<RunScratchDoc>(COLLECTIONS.runScratch),
     waves: db.collection<WaveDoc>(COLLECTIONS.waves),
     crmBudgets: db.collection<CrmBudgetDoc>(COLLECTIONS.crmBudgets),
   };

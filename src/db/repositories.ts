@@ -11,6 +11,7 @@ import { createFailuresRepository, type FailuresRepository } from './failures-re
 import { createFeatureFlagsRepository, type FeatureFlagsRepository } from './feature-flags-repository.js';
 import { createLocksRepository, type LocksRepository } from './locks-repository.js';
 import { getCollections } from './mongo-client.js';
+import { createRunScratchRepository, type RunScratchRepository } from './run-scratch-repository.js';
 import { createRunsRepository, type RunsRepository } from './runs-repository.js';
 import { createUsersRepository, type UsersRepository } from './users-repository.js';
 import { createWavesRepository, type WavesRepository } from './waves-repository.js';
@@ -23,6 +24,7 @@ export interface Repositories {
   runs: RunsRepository;
   locks: LocksRepository;
   failures: FailuresRepository;
+  runScratch: RunScratchRepository;
   waves: WavesRepository;
   crmBudget: CrmBudgetRepository;
 }
@@ -37,6 +39,7 @@ export function createRepositories(db: Db): Repositories {
     runs: createRunsRepository(c.runs),
     locks: createLocksRepository(c.locks),
     failures: createFailuresRepository(c.failures),
+    runScratch: createRunScratchRepository(c.runScratch),
     waves: createWavesRepository(c.waves),
     crmBudget: createCrmBudgetRepository(c.crmBudgets),
   };

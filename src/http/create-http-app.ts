@@ -17,6 +17,7 @@ import type { FailuresRepository } from '../db/failures-repository.js';
 import type { RunsRepository } from '../db/runs-repository.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import type { RollbackDeps } from '../migration/start-rollback.js';
 import type { CancelDeps, TriggerDeps } from '../migration/trigger-migration.js';
 import { createBasicAuth } from './basic-auth.js';
 import { createBearerAuth } from './bearer-auth.js';
@@ -30,6 +31,7 @@ import { registerMigrateRoutes } from './migrate-routes.js';
 import { buildOpenApiDocument, OPENAPI_PATH } from './openapi.js';
 import { createPathGuard } from './path-guard.js';
 import { type ReadPathRouteDeps, registerReadPathRoutes } from './read-path-routes.js';
+import { registerRollbackRoutes } from './rollback-routes.js';
 import { registerRunRoutes } from './run-routes.js';
 import type { RunStatusFeed } from './run-status-feed.js';
 import { registerStatusRoutes } from './status-routes.js';
@@ -54,6 +56,8 @@ export interface HttpAppDeps {
   /** Everything `triggerMigration` needs except the clock and logger, which come from here. */
   trigger: Omit<TriggerDeps, 'logger' | 'now'>;
   cancel: Omit<CancelDeps, 'now'>;
+  /** The target run's notes, for the rollback preview. */
+  rollbackNotes: RollbackDeps['contactNotes'];
   /** Rollout waves (#16): the repository, the commands and the stream's poll interval. */
   waves: WaveRouteDeps;
   runs: Pick<RunsRepository, 'latestForCid' | 'listForCid'>;
@@ -122,6 +126,10 @@ function createPrivateRouter(deps: HttpAppDeps, guards: Koa.Middleware[]): Route
   registerMigrateRoutes(router, {
     trigger: { ...deps.trigger, logger, now: deps.now },
     cancel: { ...deps.cancel, now: deps.now },
+    maxBodyBytes: deps.config.maxBodyBytes,
+  });
+  registerRollbackRoutes(router, {
+    rollback: { trigger: { ...deps.trigger, logger, now: deps.now }, contactNotes: deps.rollbackNotes },
     maxBodyBytes: deps.config.maxBodyBytes,
   });
   registerStatusRoutes(router, { runs: deps.runs });

@@ -131,6 +131,7 @@ export function buildApiDeps(
       ...options.triggerConfig,
     }),
     cancel: createCancelDeps({ repos, now }),
+    rollbackNotes: repos.contactNotes,
     waves: {
       waves: repos.waves,
       commands: createWaveCommandDeps({ repos, jobs: waveJobs, logger, now }),

@@ -6,7 +6,7 @@
 import type { IndexMigration } from '../src/db/index-migrations.js';
 
 export const waveIndexes: IndexMigration = {
-  id: '006-wave-indexes',
+  id: '007-wave-indexes',
   description: 'migration_waves: unique active member CIDs (partial), created_at desc',
   indexes: [
     {
