@@ -44,6 +44,8 @@ export type HttpAppConfig = Pick<
   allowedOrigins?: readonly string[];
   /** SSE heartbeat comment interval. Default 15,000 ms. */
   sseHeartbeatMs?: number;
+  /** Reconnect delay SSE clients are told (`retry:`). Default 3,000 ms. */
+  sseRetryMs?: number;
   /** Longest wait for the readiness ping. Default 2,000 ms. */
   readyTimeoutMs?: number;
 };
@@ -126,6 +128,7 @@ function createPrivateRouter(deps: HttpAppDeps, guards: Koa.Middleware[]): Route
     logger,
     sse: deps.metrics.sse,
     heartbeatMs: deps.config.sseHeartbeatMs ?? DEFAULT_SSE_HEARTBEAT_MS,
+    retryMs: deps.config.sseRetryMs,
   });
   registerRunRoutes(router, { runs: deps.runs });
   registerFailureRoutes(router, { failures: deps.failures, logger });
