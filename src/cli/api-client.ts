@@ -7,6 +7,7 @@ import { createParser, type EventSourceMessage } from 'eventsource-parser';
 // eslint-disable-next-line local-security/no-raw-outbound-request -- the operator CLI calls the service's own API at the --api-url it was given; no URL from CRM or CDP data ever reaches it
 import { request } from 'undici';
 
+import { abortableDelay } from '../abortable-delay.js';
 import { toError } from '../errors.js';
 
 export interface ApiClientOptions {
@@ -215,19 +216,6 @@ const DEFAULT_RETRY_MS = 3_000;
 /** However long the server asks for, the CLI tries again within this. */
 const MAX_RETRY_MS = 30_000;
 const DEFAULT_MAX_RECONNECTS = 10;
-
-function abortableDelay(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 function errorFrom(method: string, path: string, status: number, body: unknown): ApiClientError {
   const b = (body ?? {}) as { error?: unknown; message?: unknown };
