@@ -12,14 +12,25 @@ export interface CuttingProxy {
   readonly requests: string[];
   /** Destroys every open connection, both sides. */
   cutAll(): void;
+  /** Cuts every connection and refuses new ones (destroyed on arrival) until `resume()`. */
+  pause(): void;
+  resume(): void;
   close(): Promise<void>;
 }
 
-export async function startCuttingProxy(targetUrl: string): Promise<CuttingProxy> {
+export async function startCuttingProxy(
+  targetUrl: string,
+  scope: 'test' | 'file' = 'test',
+): Promise<CuttingProxy> {
   const target = new URL(targetUrl);
   const open = new Set<Socket>();
   const requests: string[] = [];
+  let paused = false;
   const server = createServer((client) => {
+    if (paused) {
+      client.destroy();
+      return;
+    }
     const upstream = connect({ host: target.hostname, port: Number(target.port) });
     open.add(client);
     open.add(upstream);
@@ -57,6 +68,13 @@ export async function startCuttingProxy(targetUrl: string): Promise<CuttingProxy
     cutAll();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   };
-  trackResource(`cutting proxy :${address.port}`, () => listening, close);
-  return { url: `http://127.0.0.1:${address.port}`, requests, cutAll, close };
+  trackResource(`cutting proxy :${address.port}`, () => listening, close, scope);
+  const pause = () => {
+    paused = true;
+    cutAll();
+  };
+  const resume = () => {
+    paused = false;
+  };
+  return { url: `http://127.0.0.1:${address.port}`, requests, cutAll, pause, resume, close };
 }

@@ -7,11 +7,19 @@ import { readFile } from 'node:fs/promises';
 
 import { onceUntilFailure } from '../../once-until-failure.js';
 
-export const CONSOLE_ASSET_FILES = ['console.css', 'console.js', 'tenants.js', 'run.js', 'waves.js'] as const;
+export const CONSOLE_ASSET_FILES = [
+  'console.css',
+  'console.js',
+  'tenants.js',
+  'run.js',
+  'waves.js',
+  'favicon.svg',
+] as const;
 
 const TYPES: ReadonlyMap<string, string> = new Map([
   ['js', 'text/javascript; charset=utf-8'],
   ['css', 'text/css; charset=utf-8'],
+  ['svg', 'image/svg+xml'],
 ]);
 
 export interface ConsoleAsset {

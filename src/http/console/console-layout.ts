@@ -69,6 +69,7 @@ export function renderPage(options: PageOptions): SafeHtml {
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="referrer" content="no-referrer" />
         <title>${options.title} · notes migration console</title>
+        <link rel="icon" href="${CONSOLE_ASSETS_PATH}/favicon.svg" type="image/svg+xml" />
         <link rel="stylesheet" href="${CONSOLE_ASSETS_PATH}/console.css" />
         ${options.scripts.map((s) => html`<script type="module" src="${CONSOLE_ASSETS_PATH}/${s}"></script>`)}
       </head>

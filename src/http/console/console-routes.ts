@@ -65,7 +65,7 @@ const WaveIndexQuerySchema = z.strictObject({
 const WavePathSchema = z.strictObject({
   wave_id: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'wave_id must be 1-64 characters of A-Z a-z 0-9 _ -'),
 });
-const AssetPathSchema = z.strictObject({ file: z.string().regex(/^[a-z-]{1,40}\.(js|css)$/) });
+const AssetPathSchema = z.strictObject({ file: z.string().regex(/^[a-z-]{1,40}\.(js|css|svg)$/) });
 
 export interface ConsoleRouteDeps {
   runs: Pick<RunsRepository, 'listTenants' | 'get' | 'listForCid'>;

@@ -95,6 +95,7 @@ function renderCounters(item: TenantItem, run: RunDoc): SafeHtml {
       ['Failure rate', field('failure_rate', d.failure_rate)],
       ['Match', field('match', d.match)],
       ['Notes/s (recent pages)', field('rate', d.rate)],
+      ['Notes/s (whole run)', averageRate(run)],
       ['Time left', field('eta', d.eta)],
       ['Page', `${run.checkpoint.page} of ${run.checkpoint.total_pages ?? '?'}`],
       ['Started', formatTime(run.started_at?.toISOString() ?? null)],
@@ -109,6 +110,13 @@ function renderCounters(item: TenantItem, run: RunDoc): SafeHtml {
     ],
     'facts counters',
   );
+}
+
+/** Notes processed per second from the start to the last update (or the end). */
+function averageRate(run: RunDoc): string {
+  if (!run.started_at) return NO_VALUE;
+  const seconds = ((run.finished_at ?? run.updated_at).getTime() - run.started_at.getTime()) / 1000;
+  return seconds > 0 ? `${(run.notes_processed / seconds).toFixed(1)} notes/s` : NO_VALUE;
 }
 
 function renderProblems(run: RunDoc): SafeHtml {
@@ -360,11 +368,13 @@ function renderActions(data: RunPageData): SafeHtml {
     caps.migrate || caps.dryRun
       ? renderStartForm(caps, { cid: run.cid, companySsoId: run.company_sso_id })
       : '';
-  if (buttons.length === 0 && start === '') return html``;
-  return html`<section class="panel actions" aria-labelledby="actions-title">
-      <h2 id="actions-title">Actions</h2>
-      ${buttons.length > 0 ? html`<p class="buttons">${buttons}</p>` : ''}
-      <div id="rollback-preview" class="rollback-preview" hidden></div>
-    </section>
-    ${start}`;
+  const panel =
+    buttons.length === 0
+      ? ''
+      : html`<section class="panel actions" aria-labelledby="actions-title">
+          <h2 id="actions-title">Actions</h2>
+          <p class="buttons">${buttons}</p>
+          <div id="rollback-preview" class="rollback-preview" hidden></div>
+        </section>`;
+  return html`${panel}${start}`;
 }

@@ -29,6 +29,10 @@ function onItem(item) {
     row = template.content.firstElementChild.cloneNode(true);
     tbody.prepend(row);
     document.getElementById('no-tenants')?.remove();
+    const count = document.getElementById('tenant-count');
+    const shown = tbody.querySelectorAll('tr[data-cid]').length;
+    if (count)
+      count.textContent = `${shown} tenant${shown === 1 ? '' : 's'} on this page (reload for the totals)`;
   }
   fillRow(row, item);
 }
