@@ -30,7 +30,8 @@ export function findActiveMarkup(page: string): string[] {
       if (!CONSOLE_SCRIPT.test(src) || inline) problems.push(`<script src="${src}"> (inline: ${inline})`);
     }
     if (EMBEDDING.has(el.tagName)) problems.push(`<${el.tagName}>`);
-    if (el.tagName === 'meta' && (attrs.get('http-equiv') ?? '').toLowerCase() === 'refresh') problems.push('<meta refresh>');
+    if (el.tagName === 'meta' && (attrs.get('http-equiv') ?? '').toLowerCase() === 'refresh')
+      problems.push('<meta refresh>');
     for (const [name, value] of attrs) {
       if (name.startsWith('on')) problems.push(`<${el.tagName} ${name}="${value.slice(0, 40)}">`);
       if (name === 'style') problems.push(`<${el.tagName} style>`);
