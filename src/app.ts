@@ -6,7 +6,7 @@
 import type { Agenda } from 'agenda';
 import type { Db } from 'mongodb';
 
-import { createAttachmentProcessor } from './attachments/attachment-processor.js';
+import { type AttachmentHandlers, createAttachmentHandlers } from './attachments/attachment-processor.js';
 import { createS3AttachmentStore } from './attachments/s3-attachment-store.js';
 import type { Config } from './config.js';
 import type { CrmNotesExtractor } from './crm/crm-notes-extractor.js';
@@ -32,15 +32,17 @@ import {
   createTriggerDeps,
   runSettingsOf,
 } from './migration/run-deps.js';
+import type { RunKindDeps } from './migration/run-step.js';
 import { onceUntilFailure } from './once-until-failure.js';
 import { createReleaseStack, type ReleaseStack } from './release-stack.js';
 import { readServiceVersion } from './service-version.js';
 
 export interface AppOverrides {
   now?: () => Date;
-  /** Test seams: replace the HTTP CRM client or the attachment pipeline. */
+  /** Test seams: replace the HTTP CRM client or the attachment pipeline (re-hosting and the dry run's checks). */
   extractor?: CrmNotesExtractor;
   attachments?: AttachmentRehoster;
+  vetAttachments?: RunKindDeps['vetAttachments'];
   observer?: MigrationObserver;
 }
 
@@ -91,10 +93,15 @@ export async function createApp(
     const extractor =
       overrides.extractor ?? createCrmExtractor(config, logger, (info) => metrics.onCrmRetry(info));
     const configStamp = createRunConfigStamp(config, readServiceVersion());
+    const handlers = createAttachments(config, logger, stack);
     const executeDeps = createExecuteRunDeps({
       repos,
       extractor,
-      attachments: overrides.attachments ?? createAttachments(config, logger, stack),
+      attachments: overrides.attachments ?? handlers.processor,
+      vetAttachments: overrides.vetAttachments ?? {
+        urls: handlers.vetUrls,
+        downloads: handlers.checkDownloads,
+      },
       settings: runSettingsOf(config),
       configStamp,
       logger,
@@ -248,8 +255,8 @@ function createAttachments(
   config: Readonly<Config>,
   logger: Logger,
   stack: ReleaseStack,
-): AttachmentRehoster {
+): AttachmentHandlers {
   const store = createS3AttachmentStore(config.s3);
   stack.defer('s3 client', () => store.close());
-  return createAttachmentProcessor({ config: config.attachments, store, logger });
+  return createAttachmentHandlers({ config: config.attachments, store, logger });
 }

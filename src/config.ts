@@ -325,6 +325,16 @@ const EnvSchema = z.object({
 
   NOTE_TYPE_ALLOWLIST: intListVar([1, 6], '`crm_note_type_id`s in scope; others are counted, not failed'),
   MAX_FAILURE_RATE: ratioVar(0.01, 'a run halts when failed ÷ in-scope processed exceeds this after a page'),
+  /**
+   * Why 0.5: a realistic tenant migrates ~8 % of its notes with a loss (departed owners, check-ins,
+   * a broken file), and departed owners alone can reach a third in an old CRM — no re-run fixes
+   * those, so a low limit would halt tenants nobody can repair. When more than half of the notes
+   * lose something, it is systematic (owners not in SSO, an attachment host missing) and worth a look.
+   */
+  MAX_WARNING_RATE: ratioVar(
+    0.5,
+    'a run halts when notes migrated with a loss (warnings) ÷ in-scope processed exceeds this after a page; `1` never halts on warnings',
+  ),
   MATCH_PCT_THRESHOLD: ratioVar(
     0.99,
     'CDP ÷ in-scope CRM at or above this (and a balanced closure) → `completed_success`',
@@ -496,6 +506,7 @@ function toConfig(env: Env) {
     migration: {
       noteTypeAllowlist: env.NOTE_TYPE_ALLOWLIST,
       maxFailureRate: env.MAX_FAILURE_RATE,
+      maxWarningRate: env.MAX_WARNING_RATE,
       matchPctThreshold: env.MATCH_PCT_THRESHOLD,
       contactCache: { max: env.CONTACT_CACHE_MAX, ttlMs: env.CONTACT_CACHE_TTL_MS },
     },

@@ -4,8 +4,12 @@
  * Glossary
  * - **CID**: a legacy CRM organisation id; one tenant. Its CDP twin is the `company_sso_id`.
  * - **run**: one pass of one kind over one CID (a `migration_runs` document). A re-trigger is a new run.
- * - **kind**: what a run does with each page (`migrate` inserts notes; DESIGN.md §11.1). Every kind
- *   shares the page loop, the CID lock, lease, checkpoint, progress and cancel.
+ * - **kind**: what a run does with each page (`migrate` inserts notes, `dry_run` forecasts what
+ *   `migrate` would do and writes nothing; DESIGN.md §11.1). Every kind shares the page loop, the
+ *   CID lock, lease, checkpoint, progress and cancel.
+ * - **forecast**: what a dry run predicts a real run would report (`migration/forecast.ts`).
+ * - **diagnosis**: the dominant cause of a run's problems, with a hint what to fix
+ *   (`migration/diagnose.ts`); stored as `halt_diagnosis` when it halted the run.
  * - **mode**: where a run starts: `restart` from page 1, `resume` from an earlier run's checkpoint.
  * - **page step**: what one kind does with one page: `prepare` (reads, may run ahead) then `commit`
  *   (writes, strictly in page order), and `finish` once at the end (`migration/run-step.ts`).
@@ -54,7 +58,7 @@ export const RUN_MODES = ['restart', 'resume'] as const;
 export type RunMode = (typeof RUN_MODES)[number];
 
 /** What a run does with each page (DESIGN.md §11.1). Each kind has one page step (`migration/run-kinds.ts`). */
-export const RUN_KINDS = ['migrate'] as const;
+export const RUN_KINDS = ['migrate', 'dry_run'] as const;
 export type RunKind = (typeof RUN_KINDS)[number];
 
 /** The kind of a stored run or failure record; documents written before kinds existed are `migrate`. */

@@ -1,9 +1,10 @@
 /**
  * Re-hosts one note's attachments (DESIGN.md §8, issue #5): map type → vet and download → check
- * magic bytes → upload under a deterministic key → proxy URL. Every per-attachment problem is
- * data (`problems`), never an exception, and never fails the note; only the caller's abort throws.
+ * magic bytes → upload under a deterministic key → proxy URL; the dry run's stages stop before the
+ * download or the upload and store nothing (#13). Every per-attachment problem is data
+ * (`problems`), never an exception, and never fails the note; only the caller's abort throws.
  */
-import pLimit from 'p-limit';
+import pLimit, { type LimitFunction } from 'p-limit';
 
 import type { Config } from '../config.js';
 import type { NoteAttachmentDoc } from '../db/documents.js';
@@ -77,10 +78,48 @@ export interface AttachmentProcessorDeps {
 
 type Outcome = { ok: true; doc: NoteAttachmentDoc } | { ok: false; problem: AttachmentProblem };
 
+/**
+ * How far an attachment goes: `vet` runs the SSRF guard only (DNS included) and trusts CRM's
+ * declared size; `check` also downloads under the cap and checks magic bytes; `upload` also stores
+ * it. `vet` and `check` never write anything (the dry run's attachment checks, #13).
+ */
+export type AttachmentStage =
+  { stage: 'vet' } | { stage: 'check' } | { stage: 'upload'; store: AttachmentStore };
+
 export function createAttachmentProcessor(deps: AttachmentProcessorDeps): AttachmentProcessor {
-  const { config, store } = deps;
-  const logger = deps.logger.child({ component: 'attachments' });
-  warnAboutConfig(config, logger);
+  warnAboutConfig(deps.config, deps.logger.child({ component: 'attachments' }));
+  return createAttachmentHandler(deps, { stage: 'upload', store: deps.store });
+}
+
+/** What one process needs: the re-hosting processor, and the dry run's two checks that store nothing. */
+export interface AttachmentHandlers {
+  processor: AttachmentProcessor;
+  /** The SSRF guard only (scheme, port, allow-list, DNS, address classes). */
+  vetUrls: AttachmentProcessor;
+  /** The SSRF guard, the download under the size cap, the magic-byte check; no upload. */
+  checkDownloads: AttachmentProcessor;
+}
+
+/** All three stages over one download limiter (the memory bound is per process). */
+export function createAttachmentHandlers(deps: AttachmentProcessorDeps): AttachmentHandlers {
+  warnAboutConfig(deps.config, deps.logger.child({ component: 'attachments' }));
+  const limit = pLimit(deps.config.concurrency);
+  return {
+    processor: createAttachmentHandler(deps, { stage: 'upload', store: deps.store }, limit),
+    vetUrls: createAttachmentHandler(deps, { stage: 'vet' }, limit),
+    checkDownloads: createAttachmentHandler(deps, { stage: 'check' }, limit),
+  };
+}
+
+/** The shared path of every stage: type mapping, deterministic keys, one limiter, problems as data. */
+export function createAttachmentHandler(
+  deps: Omit<AttachmentProcessorDeps, 'store'>,
+  stage: AttachmentStage,
+  /** Shared by handlers of one process, so downloads in flight stay within ATTACHMENT_CONCURRENCY. */
+  sharedLimit?: LimitFunction,
+): AttachmentProcessor {
+  const { config } = deps;
+  const logger = deps.logger.child({ component: 'attachments', stage: stage.stage });
   const addressPolicy =
     deps.addressPolicy ?? createAddressPolicy({ allowPrivateNetworks: config.allowPrivateNetworks });
   const vetter = createUrlVetter({
@@ -96,7 +135,7 @@ export function createAttachmentProcessor(deps: AttachmentProcessorDeps): Attach
   });
   // One limiter for the processor, shared by every note: the bound is on downloads in flight in
   // this process, however many notes the worker handles at once.
-  const limit = pLimit(config.concurrency);
+  const limit = sharedLimit ?? pLimit(config.concurrency);
 
   async function processOne(input: AttachmentInput, key: string, signal?: AbortSignal): Promise<Outcome> {
     signal?.throwIfAborted();
@@ -107,6 +146,19 @@ export function createAttachmentProcessor(deps: AttachmentProcessorDeps): Attach
     });
     const extension = fileExtensionOf(input.fileName, input.url);
     const type = mapAttachmentType({ kind: input.kind, extension, contentType: input.contentType });
+    const doc = (size: number): Outcome => ({
+      ok: true,
+      doc: { type, url: `${config.proxyBaseUrl}/${key}`, file_name: fileName, file_size_in_byte: size },
+    });
+
+    if (stage.stage === 'vet') {
+      // The downloader's first step, with its message: what a real run would say of this URL.
+      const verdict = await vetter.vet(input.url);
+      if (!verdict.ok) {
+        return problem('ATTACHMENT_SSRF_BLOCKED', `blocked URL: ${verdict.reason} (${verdict.detail})`);
+      }
+      return doc(input.size ?? 0);
+    }
 
     const download = await downloader.download(input.url, signal);
     if (!download.ok) return problem(download.reasonCode, download.message);
@@ -115,22 +167,15 @@ export function createAttachmentProcessor(deps: AttachmentProcessorDeps): Attach
     const detected = await detectFileType(bytes);
     const check = checkFileType({ type, extension, detected, head: bytes.subarray(0, TEXT_SNIFF_BYTES) });
     if (!check.ok) return problem('ATTACHMENT_TYPE_MISMATCH', check.message);
+    if (stage.stage === 'check') return doc(bytes.length);
 
     try {
-      await store.put(key, bytes, check.contentType, bytes.length, signal);
+      await stage.store.put(key, bytes, check.contentType, bytes.length, signal);
     } catch (e) {
       signal?.throwIfAborted();
       return problem('ATTACHMENT_UPLOAD_FAILED', `upload failed: ${toError(e).message}`);
     }
-    return {
-      ok: true,
-      doc: {
-        type,
-        url: `${config.proxyBaseUrl}/${key}`,
-        file_name: fileName,
-        file_size_in_byte: bytes.length,
-      },
-    };
+    return doc(bytes.length);
   }
 
   return {

@@ -1,25 +1,31 @@
 /**
  * `notes-migrator demo` (`npm run demo`): a whole migration on embedded defaults — MongoDB, an
  * in-process S3 and the fake CRM with a generated tenant — driven the way an operator would:
- * index migrations, flag on, API + worker up, trigger over HTTP, live progress, final report.
- * Exit 0 when the run completes (with or without errors), 1 otherwise; with --expect-plan also 4
- * when the report differs from what the fake CRM planted.
+ * index migrations, flag on, API + worker up, (with --dry-run first a forecast,) trigger over
+ * HTTP, live progress, final report. Exit 0 when the run completes (with or without errors), 1
+ * otherwise; with --expect-plan also 4 when the report differs from what the fake CRM planted or
+ * (with --dry-run) from what the forecast said.
  */
 import type { Command } from 'commander';
 
 import { INDEX_MIGRATIONS } from '../../migrations/index.js';
+import type { App } from '../app.js';
 import {
   FAKE_TENANT_PRESETS,
   type FakeTenantPreset,
   resolveFakeTenant,
 } from '../crm/fake/fake-tenant-options.js';
+import type { RunDoc } from '../db/documents.js';
 import { createIndexMigrationRunner } from '../db/index-migrations.js';
-import { isTerminalStatus, MIGRATION_FLAG } from '../domain.js';
+import { isTerminalStatus, MIGRATION_FLAG, type ReasonCode } from '../domain.js';
 import { createLogger } from '../logger.js';
-import { createApiClient } from './api-client.js';
+import { forecastViewOf } from '../migration/forecast.js';
+import { type ApiClient, createApiClient } from './api-client.js';
 import { type CliIo, EXIT, loadConfigOrReport, writeLine } from './cli-io.js';
 import { parseCid, parsePositiveInt } from './cli-values.js';
 import { buildDemoReport } from './demo-report.js';
+import { compareForecastWithRun } from './forecast-check.js';
+import { forecastLines } from './forecast-report.js';
 import { createProgressView, type StatusUpdate } from './progress-view.js';
 import { startRuntime } from './runtime.js';
 
@@ -33,6 +39,33 @@ interface DemoOptions {
   company: string;
   seed: string;
   expectPlan?: boolean;
+  dryRun?: boolean;
+}
+
+/** Triggers a run over HTTP and follows its status stream to the end; returns the run id. */
+async function triggerAndFollow(
+  io: CliIo,
+  client: ApiClient,
+  cid: string,
+  body: { cid: string; company_sso_id: string; kind?: string; verify_attachments?: boolean },
+): Promise<string> {
+  const triggered = await client.post<{ run_id: string; job_id: string }>('/private/notes/migrate', body);
+  writeLine(
+    io.stdout,
+    `Triggered ${body.kind ?? 'migrate'} run ${triggered.run_id} (job ${triggered.job_id}) over HTTP; following its status stream:`,
+  );
+  const view = createProgressView(io.stdout, `CID ${cid}`);
+  await client.events(`/private/notes/migration/status/stream?cid=${cid}`, (event) => {
+    if (event.event === 'end') return true;
+    if (event.event !== 'status') return false;
+    const update = JSON.parse(event.data) as StatusUpdate & { run_id?: string };
+    // The stream follows the CID's latest run: wait for this one's end.
+    if (update.run_id !== triggered.run_id) return false;
+    view.update(update);
+    return isTerminalStatus(update.status);
+  });
+  view.stop();
+  return triggered.run_id;
 }
 
 export function registerDemoCommand(program: Command, io: CliIo): void {
@@ -45,6 +78,10 @@ export function registerDemoCommand(program: Command, io: CliIo): void {
     .option('--company <companySsoId>', 'company_sso_id of the generated tenant', 'demo-company')
     .option('--seed <n>', 'generator seed (same seed, same notes)', '1')
     .option('--expect-plan', 'exit 4 unless every figure equals what the generator planted')
+    .option(
+      '--dry-run',
+      'forecast first (a dry run with attachments downloaded and checked), then migrate and compare figure by figure',
+    )
     .action(async (opts: DemoOptions) => {
       const notes = parsePositiveInt(opts.notes, '--notes');
       const seed = parsePositiveInt(opts.seed, '--seed');
@@ -116,39 +153,30 @@ export function registerDemoCommand(program: Command, io: CliIo): void {
             username: config.http.apiUsername,
             password: config.http.apiPassword,
           });
+          const dryRun = opts.dryRun ? await forecastFirst(io, app, client, cid.value, opts.company) : null;
           const started = Date.now();
-          const triggered = await client.post<{ run_id: string; job_id: string }>('/private/notes/migrate', {
+          const runId = await triggerAndFollow(io, client, cid.value, {
             cid: cid.value,
             company_sso_id: opts.company,
           });
-          writeLine(
-            io.stdout,
-            `Triggered run ${triggered.run_id} (job ${triggered.job_id}) over HTTP; following its status stream:`,
-          );
-          const view = createProgressView(io.stdout, `CID ${cid.value}`);
-          await client.events(`/private/notes/migration/status/stream?cid=${cid.value}`, (event) => {
-            if (event.event === 'end') return true;
-            if (event.event !== 'status') return false;
-            const update = JSON.parse(event.data) as StatusUpdate;
-            view.update(update);
-            return isTerminalStatus(update.status);
-          });
-          view.stop();
-
-          const run = await app.repos.runs.get(triggered.run_id);
-          if (!run) throw new Error(`run ${triggered.run_id} disappeared`);
+          const run = await app.repos.runs.get(runId);
+          if (!run) throw new Error(`run ${runId} disappeared`);
+          const problemsByReason = await app.repos.failures.countByReason(run._id);
           const report = buildDemoReport({
             run,
             plan: stack.plan,
-            problemsByReason: await app.repos.failures.countByReason(run._id),
+            problemsByReason,
             elapsedMs: Date.now() - started,
             statusUrl: `${server.url}/private/notes/migration/status?cid=${cid.value}`,
             cid: cid.value,
           });
           for (const line of report.lines) writeLine(io.stdout, line);
+          const forecastMatches = dryRun ? printForecastCheck(io, dryRun, run, problemsByReason) : true;
           const completed = run.status === 'completed_success' || run.status === 'completed_with_errors';
           if (!completed) io.setExitCode(EXIT.unexpected);
-          else if (opts.expectPlan && !report.matchesPlan) io.setExitCode(EXIT_PLAN_MISMATCH);
+          else if (opts.expectPlan && !(report.matchesPlan && forecastMatches)) {
+            io.setExitCode(EXIT_PLAN_MISMATCH);
+          }
         } finally {
           await app.stop();
         }
@@ -156,4 +184,43 @@ export function registerDemoCommand(program: Command, io: CliIo): void {
         await stack.stop();
       }
     });
+}
+
+/** The dry run before the migration: nothing written, the forecast printed. */
+async function forecastFirst(
+  io: CliIo,
+  app: App,
+  client: ApiClient,
+  cid: string,
+  companySsoId: string,
+): Promise<RunDoc> {
+  const runId = await triggerAndFollow(io, client, cid, {
+    cid,
+    company_sso_id: companySsoId,
+    kind: 'dry_run',
+    // Downloads checked too, so the forecast names every attachment problem the migration will meet.
+    verify_attachments: true,
+  });
+  const dryRun = await app.repos.runs.get(runId);
+  const forecast = dryRun ? forecastViewOf(dryRun) : null;
+  if (!dryRun || !forecast) throw new Error(`dry run ${runId} has no forecast`);
+  for (const line of forecastLines(cid, forecast)) writeLine(io.stdout, line);
+  writeLine(io.stdout, '');
+  return dryRun;
+}
+
+/** Prints whether the migration reported what the dry run forecast; true when every figure matches. */
+function printForecastCheck(
+  io: CliIo,
+  dryRun: RunDoc,
+  run: RunDoc,
+  problemsByReason: Partial<Record<ReasonCode, number>>,
+): boolean {
+  const checks = compareForecastWithRun(dryRun, run, problemsByReason);
+  const ok = checks.every((c) => c.ok);
+  writeLine(io.stdout, `Forecast of run ${dryRun._id} vs the real run: ${ok ? 'all match' : 'MISMATCH'}`);
+  for (const c of checks.filter((x) => !x.ok)) {
+    writeLine(io.stdout, `    ${c.what}: forecast ${c.forecast}, observed ${c.observed}`);
+  }
+  return ok;
 }

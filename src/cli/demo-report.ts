@@ -6,6 +6,7 @@
 import type { FakeTenantPlan } from '../crm/fake/fake-tenant-plan.js';
 import type { RunDoc } from '../db/documents.js';
 import { type ReasonCode, runKindOf } from '../domain.js';
+import { diagnosisLine } from './forecast-report.js';
 
 export interface DemoReportInput {
   run: RunDoc;
@@ -60,6 +61,7 @@ export function buildDemoReport(input: DemoReportInput): DemoReport {
     '',
     `Migration of CID ${input.cid} → ${run.status}${run.halt_reason ? ` (${run.halt_reason})` : ''}${run.error ? ` (${run.error.code}: ${run.error.message})` : ''}`,
     `  notes total ${run.notes_total ?? '?'} · processed ${run.notes_processed} · migrated ${run.notes_migrated} · skipped ${run.notes_skipped} · failed ${run.notes_failed} · out of scope ${run.out_of_scope_count} · with warnings ${run.notes_with_warnings}`,
+    ...(run.halt_diagnosis ? [`  ${diagnosisLine(run.halt_diagnosis)}`] : []),
     `  failure rate ${pct(run.failure_rate)} · match ${pct(run.match_pct)} · closure ${run.closure?.balanced ? 'balanced' : 'NOT balanced'}`,
     `  elapsed ${seconds.toFixed(1)} s · ${Math.round(run.notes_processed / Math.max(seconds, 0.001))} notes/s`,
     ...auditLines(run),
@@ -83,7 +85,7 @@ function auditLines(run: RunDoc): string[] {
   return [
     `  kind ${runKindOf(run)} · mode ${run.mode} · triggered by ${run.triggered_by ?? 'unknown'}`,
     c
-      ? `  config: service ${c.service_version} · sanitizer policy ${c.sanitizer_policy_sha256.slice(0, 12)}… · page size ${c.page_size} · note types ${c.note_type_allowlist.join(',')} · attachment hosts ${c.attachment_hosts.join(',') || '(none)'} · max failure rate ${c.max_failure_rate} · match threshold ${c.match_pct_threshold}`
+      ? `  config: service ${c.service_version} · sanitizer policy ${c.sanitizer_policy_sha256.slice(0, 12)}… · page size ${c.page_size} · note types ${c.note_type_allowlist.join(',')} · attachment hosts ${c.attachment_hosts.join(',') || '(none)'} · max failure rate ${c.max_failure_rate} · max warning rate ${c.max_warning_rate ?? 'n/a'} · match threshold ${c.match_pct_threshold}`
       : '  config: (not stamped)',
   ];
 }

@@ -1,14 +1,16 @@
 /**
- * Commands that drive a running service over its HTTP API: `trigger`, `status [--watch]`,
- * `failures`. Exit 0 on success, 2 when the service refuses the request, 1 when it is unreachable.
+ * Commands that drive a running service over its HTTP API: `trigger`, `forecast [--watch]` (a dry
+ * run), `status [--watch]`, `failures`. Exit 0 on success, 2 when the service refuses the request,
+ * 1 when it is unreachable.
  */
 import type { Command } from 'commander';
 
-import { isTerminalStatus, REASON_CODES, RUN_KINDS, RUN_MODES } from '../domain.js';
+import { isTerminalStatus, REASON_CODES, RUN_KINDS, RUN_MODES, type RunKind } from '../domain.js';
 import { toError } from '../errors.js';
-import { ApiClientError } from './api-client.js';
+import { type ApiClient, ApiClientError } from './api-client.js';
 import { type CliIo, EXIT, writeLine } from './cli-io.js';
 import { parseCid } from './cli-values.js';
+import { diagnosisLine, forecastLines } from './forecast-report.js';
 import { createProgressView, type StatusUpdate } from './progress-view.js';
 import { addServiceOptions, clientFor, type ServiceFlags } from './service-options.js';
 
@@ -31,6 +33,36 @@ async function guarded(io: CliIo, fn: () => Promise<void>): Promise<void> {
   }
 }
 
+function kindOf(raw: string): RunKind | undefined {
+  return RUN_KINDS.find((k) => k === raw || cliKindName(k) === raw);
+}
+
+/** Follows the status stream until the run ends; prints progress, then the diagnosis or forecast. */
+async function watchStatus(io: CliIo, client: ApiClient, cid: string): Promise<StatusUpdate> {
+  const view = createProgressView(io.stdout, `CID ${cid}`);
+  let last: StatusUpdate = { status: 'not_started' };
+  await client.events(
+    `/private/notes/migration/status/stream?cid=${cid}`,
+    (event) => {
+      if (event.event === 'end') return true;
+      if (event.event !== 'status') return false;
+      last = JSON.parse(event.data) as StatusUpdate;
+      view.update(last);
+      return isTerminalStatus(last.status);
+    },
+    // A cut stream resumes from the last state seen (Last-Event-ID), never from the start.
+    { onReconnect: () => writeLine(io.stderr, 'status stream interrupted; reconnecting') },
+  );
+  view.stop();
+  return last;
+}
+
+/** What a finished run says beyond its counters: a forecast, a halt's diagnosis. */
+function explainLines(cid: string, body: StatusUpdate): string[] {
+  if (body.forecast) return forecastLines(cid, body.forecast);
+  return body.halt_diagnosis ? [diagnosisLine(body.halt_diagnosis)] : [];
+}
+
 function cidOrExit(io: CliIo, raw: string): string | null {
   const cid = parseCid(raw);
   if (cid.ok) return cid.value;
@@ -47,35 +79,84 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
       .requiredOption('--cid <cid>', 'the CRM organisation id')
       .requiredOption('--company <companySsoId>', 'the CDP company_sso_id')
       .option('--mode <mode>', `restart (from page 1) or resume (from the last checkpoint)`, 'restart')
-      .option('--kind <kind>', `what the run does: ${RUN_KINDS.map(cliKindName).join(', ')}`, 'migrate'),
-  ).action((opts: ServiceFlags & { cid: string; company: string; mode: string; kind: string }) =>
-    guarded(io, async () => {
-      const cid = cidOrExit(io, opts.cid);
-      if (!cid) return;
-      const kind = RUN_KINDS.find((k) => k === opts.kind || cliKindName(k) === opts.kind);
-      const problems = [
-        ...((RUN_MODES as readonly string[]).includes(opts.mode)
-          ? []
-          : [`--mode must be one of ${RUN_MODES.join(', ')}, got ${JSON.stringify(opts.mode)}`]),
-        ...(kind
-          ? []
-          : [
-              `--kind must be one of ${RUN_KINDS.map(cliKindName).join(', ')}, got ${JSON.stringify(opts.kind)}`,
-            ]),
-      ];
-      if (problems.length > 0 || !kind) {
-        for (const p of problems) writeLine(io.stderr, p);
-        io.setExitCode(EXIT.rejected);
-        return;
-      }
-      const result = await clientFor(io, opts).post('/private/notes/migrate', {
-        cid,
-        company_sso_id: opts.company,
-        kind,
-        mode: opts.mode,
-      });
-      writeLine(io.stdout, JSON.stringify(result));
-    }),
+      .option('--kind <kind>', `what the run does: ${RUN_KINDS.map(cliKindName).join(', ')}`, 'migrate')
+      .option('--verify-attachments', 'dry-run only: also download and type-check every attachment'),
+  ).action(
+    (
+      opts: ServiceFlags & {
+        cid: string;
+        company: string;
+        mode: string;
+        kind: string;
+        verifyAttachments?: boolean;
+      },
+    ) =>
+      guarded(io, async () => {
+        const cid = cidOrExit(io, opts.cid);
+        if (!cid) return;
+        const kind = kindOf(opts.kind);
+        const problems = [
+          ...((RUN_MODES as readonly string[]).includes(opts.mode)
+            ? []
+            : [`--mode must be one of ${RUN_MODES.join(', ')}, got ${JSON.stringify(opts.mode)}`]),
+          ...(kind
+            ? []
+            : [
+                `--kind must be one of ${RUN_KINDS.map(cliKindName).join(', ')}, got ${JSON.stringify(opts.kind)}`,
+              ]),
+        ];
+        if (problems.length > 0 || !kind) {
+          for (const p of problems) writeLine(io.stderr, p);
+          io.setExitCode(EXIT.rejected);
+          return;
+        }
+        const result = await clientFor(io, opts).post('/private/notes/migrate', {
+          cid,
+          company_sso_id: opts.company,
+          kind,
+          mode: opts.mode,
+          // Sent as given: the service answers 400 when the kind does not take it.
+          ...(opts.verifyAttachments ? { verify_attachments: true } : {}),
+        });
+        writeLine(io.stdout, JSON.stringify(result));
+      }),
+  );
+
+  addServiceOptions(
+    program
+      .command('forecast')
+      .description(
+        'Dry-run a CID: what a migration would do, without writing anything (a run of kind dry_run); --watch follows it and prints the forecast',
+      )
+      .requiredOption('--cid <cid>', 'the CRM organisation id')
+      .requiredOption('--company <companySsoId>', 'the CDP company_sso_id')
+      .option(
+        '--verify-attachments',
+        'also download every attachment and check its size and type (no upload)',
+      )
+      .option('--watch', 'follow the dry run to its end and print the forecast'),
+  ).action(
+    (opts: ServiceFlags & { cid: string; company: string; verifyAttachments?: boolean; watch?: boolean }) =>
+      guarded(io, async () => {
+        const cid = cidOrExit(io, opts.cid);
+        if (!cid) return;
+        const client = clientFor(io, opts);
+        const result = await client.post<{ run_id: string }>('/private/notes/migrate', {
+          cid,
+          company_sso_id: opts.company,
+          kind: 'dry_run',
+          ...(opts.verifyAttachments ? { verify_attachments: true } : {}),
+        });
+        writeLine(io.stdout, JSON.stringify(result));
+        if (!opts.watch) {
+          writeLine(io.stderr, `follow it with: notes-migrator status --cid ${cid} --watch`);
+          return;
+        }
+        const last = await watchStatus(io, client, cid);
+        for (const line of explainLines(cid, last)) writeLine(io.stdout, line);
+        writeLine(io.stdout, JSON.stringify(last));
+        if (last.status !== 'completed_success') io.setExitCode(EXIT.unexpected);
+      }),
   );
 
   addServiceOptions(
@@ -96,21 +177,8 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
         );
         return;
       }
-      const view = createProgressView(io.stdout, `CID ${cid}`);
-      let last: StatusUpdate = { status: 'not_started' };
-      await client.events(
-        `/private/notes/migration/status/stream?cid=${cid}`,
-        (event) => {
-          if (event.event === 'end') return true;
-          if (event.event !== 'status') return false;
-          last = JSON.parse(event.data) as StatusUpdate;
-          view.update(last);
-          return isTerminalStatus(last.status);
-        },
-        // A cut stream resumes from the last state seen (Last-Event-ID), never from the start.
-        { onReconnect: () => writeLine(io.stderr, 'status stream interrupted; reconnecting') },
-      );
-      view.stop();
+      const last = await watchStatus(io, client, cid);
+      for (const line of explainLines(cid, last)) writeLine(io.stdout, line);
       writeLine(io.stdout, JSON.stringify(last));
     }),
   );
@@ -121,32 +189,50 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
       .description('Export the failure log of a CID (streams every record)')
       .requiredOption('--cid <cid>', 'the CRM organisation id')
       .option('--reason <code>', 'only this reason code')
-      .option('--run <runId>', 'only this run')
+      .option('--run <runId>', 'only this run (of any kind)')
+      .option(
+        '--kind <kind>',
+        `only runs of this kind: ${RUN_KINDS.map(cliKindName).join(', ')} (default: migrations only)`,
+      )
       .option('--format <format>', 'csv or ndjson', 'ndjson'),
-  ).action((opts: ServiceFlags & { cid: string; reason?: string; run?: string; format: string }) =>
-    guarded(io, async () => {
-      const cid = cidOrExit(io, opts.cid);
-      if (!cid) return;
-      if (opts.format !== 'csv' && opts.format !== 'ndjson') {
-        writeLine(io.stderr, `--format must be csv or ndjson, got ${JSON.stringify(opts.format)}`);
-        io.setExitCode(EXIT.rejected);
-        return;
-      }
-      if (opts.reason !== undefined && !(REASON_CODES as readonly string[]).includes(opts.reason)) {
-        writeLine(
-          io.stderr,
-          `--reason must be one of ${REASON_CODES.join(', ')}, got ${JSON.stringify(opts.reason)}`,
+  ).action(
+    (opts: ServiceFlags & { cid: string; reason?: string; run?: string; kind?: string; format: string }) =>
+      guarded(io, async () => {
+        const cid = cidOrExit(io, opts.cid);
+        if (!cid) return;
+        if (opts.format !== 'csv' && opts.format !== 'ndjson') {
+          writeLine(io.stderr, `--format must be csv or ndjson, got ${JSON.stringify(opts.format)}`);
+          io.setExitCode(EXIT.rejected);
+          return;
+        }
+        if (opts.reason !== undefined && !(REASON_CODES as readonly string[]).includes(opts.reason)) {
+          writeLine(
+            io.stderr,
+            `--reason must be one of ${REASON_CODES.join(', ')}, got ${JSON.stringify(opts.reason)}`,
+          );
+          io.setExitCode(EXIT.rejected);
+          return;
+        }
+        const kind = opts.kind === undefined ? undefined : kindOf(opts.kind);
+        if (opts.kind !== undefined && !kind) {
+          writeLine(
+            io.stderr,
+            `--kind must be one of ${RUN_KINDS.map(cliKindName).join(', ')}, got ${JSON.stringify(opts.kind)}`,
+          );
+          io.setExitCode(EXIT.rejected);
+          return;
+        }
+        const query = new URLSearchParams({ cid, format: opts.format });
+        if (opts.reason) query.set('reason_code', opts.reason);
+        if (opts.run) query.set('run_id', opts.run);
+        if (kind) query.set('kind', kind);
+        await clientFor(io, opts).download(
+          `/private/notes/migration/failures?${query.toString()}`,
+          (chunk) => {
+            if (!io.stdout.write(chunk))
+              return new Promise<void>((resolve) => io.stdout.once('drain', () => resolve()));
+          },
         );
-        io.setExitCode(EXIT.rejected);
-        return;
-      }
-      const query = new URLSearchParams({ cid, format: opts.format });
-      if (opts.reason) query.set('reason_code', opts.reason);
-      if (opts.run) query.set('run_id', opts.run);
-      await clientFor(io, opts).download(`/private/notes/migration/failures?${query.toString()}`, (chunk) => {
-        if (!io.stdout.write(chunk))
-          return new Promise<void>((resolve) => io.stdout.once('drain', () => resolve()));
-      });
-    }),
+      }),
   );
 }

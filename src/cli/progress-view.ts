@@ -6,6 +6,9 @@ import type { Writable } from 'node:stream';
 
 import cliProgress from 'cli-progress';
 
+import type { DiagnosisDoc } from '../db/documents.js';
+import type { ForecastView } from '../migration/forecast.js';
+
 export interface StatusUpdate {
   status: string;
   progress_pct?: number;
@@ -14,6 +17,8 @@ export interface StatusUpdate {
   notes_migrated?: number;
   notes_failed?: number;
   failure_rate?: number;
+  halt_diagnosis?: DiagnosisDoc | null;
+  forecast?: ForecastView | null;
 }
 
 export interface ProgressView {

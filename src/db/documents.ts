@@ -4,7 +4,15 @@
  */
 import type { ObjectId } from 'mongodb';
 
-import type { AttachmentType, ReasonCode, RunKind, RunMode, RunStatus, Severity } from '../domain.js';
+import type {
+  AttachmentType,
+  ReasonCode,
+  RunKind,
+  RunMode,
+  RunStatus,
+  Severity,
+  TerminalRunStatus,
+} from '../domain.js';
 
 export const COLLECTIONS = {
   contactNotes: 'contact_notes',
@@ -109,6 +117,8 @@ export interface RunConfigStampDoc {
   note_type_allowlist: number[];
   page_size: number;
   max_failure_rate: number;
+  /** Absent on runs stamped before MAX_WARNING_RATE existed (#13). */
+  max_warning_rate?: number;
   match_pct_threshold: number;
 }
 
@@ -119,6 +129,96 @@ export interface PageTimelineEntryDoc {
   at: Date;
   /** The run's `notes_processed` after the page. */
   notes_processed: number;
+}
+
+/**
+ * Options chosen when a run is triggered, stored on the run so the worker that claims it (maybe
+ * another process, maybe after a crash) does what was asked. Only options the run's kind accepts
+ * (`RunKindPolicy.acceptsOptions`) are ever set.
+ */
+export interface RunOptionsDoc {
+  /** `dry_run`: also download every attachment and check its size cap and magic bytes (never uploads). */
+  verify_attachments?: boolean;
+}
+
+/** Problems a run counted, by reason code, with a few note ids each: what `diagnose` reads (#13). */
+export interface ProblemTallyDoc {
+  /** Problem records by reason code (one per note and code). */
+  by_reason: Partial<Record<ReasonCode, number>>;
+  /** Up to 5 note ids per reason code, in the order they were met. */
+  samples: Partial<Record<ReasonCode, string[]>>;
+}
+
+/** The dominant cause of a run's problems and what to do about it (DESIGN.md §11.4, `migration/diagnose.ts`). */
+export interface DiagnosisDoc {
+  reason_code: ReasonCode;
+  /** `count` over its base: in-scope notes, or attachments for a blocked-attachments cause. */
+  share: number;
+  count: number;
+  sample_note_ids: string[];
+  /** What is wrong and what to fix, in one sentence. */
+  hint: string;
+  /** A systemic cause halts a run after the first page it shows on, whatever the failure rate. */
+  systemic: boolean;
+}
+
+/** A count of distinct ids that resumes exactly: the ids while few, a HyperLogLog sketch beyond (`distinct-count.ts`). */
+export interface DistinctCountDoc {
+  ids: string[] | null;
+  /** base64 of the sketch's registers, once there were too many ids to keep. */
+  sketch: string | null;
+}
+
+/** Where a real run would halt, with what it would report then (the dry run itself goes on). */
+export interface WouldHaltDoc {
+  page: number;
+  trigger: 'systemic' | 'failure_rate' | 'warning_rate';
+  reason: string;
+  failure_rate: number;
+  warning_rate: number;
+  diagnosis: DiagnosisDoc | null;
+  /** The real run's counters and failure log at its halt. */
+  at_halt: Omit<RunCounters, 'progress_pct' | 'notes_total'> & {
+    problems_by_reason: Partial<Record<ReasonCode, number>>;
+  };
+}
+
+/**
+ * What a dry run accumulates page by page (DESIGN.md §11.3), checkpointed with its counters; the
+ * predicted counts themselves are the dry run's own counters and problem tally. `outcome` and
+ * `estimated_duration` are set when the dry run finishes.
+ */
+export interface ForecastDoc {
+  verify_attachments: boolean;
+  pages: number;
+  /** Read-side time measured per page (fetch, validation, lookups, normalizing, attachment checks), summed. */
+  read_ms: number;
+  persons_seen: DistinctCountDoc;
+  persons_found: DistinctCountDoc;
+  owners: { by_crm_user_id: number; by_email: number; unmapped: number };
+  attachments: {
+    declared: number;
+    would_store: number;
+    /** Bytes checked by download (verify_attachments) or as CRM declared them. */
+    would_store_bytes: number;
+    blocked: number;
+    /** Blocked attachments by host, most first (at most 50 hosts; the rest in `blocked_elsewhere`). */
+    blocked_hosts: { host: string; count: number }[];
+    blocked_elsewhere: number;
+  };
+  would_halt: WouldHaltDoc | null;
+  outcome: {
+    status: TerminalRunStatus;
+    match_pct: number | null;
+    notes_in_scope: number | null;
+    halt_page: number | null;
+  } | null;
+  estimated_duration: {
+    total_ms: number;
+    read_ms_per_page: number;
+    write_ms_per_note: number;
+    basis: string;
+  } | null;
 }
 
 /** Where a run continues: the last committed page, and the source's cursor after it (when it pages by cursor). */
@@ -145,6 +245,14 @@ export interface RunDoc extends RunCounters {
   /** Who asked for the run: the Basic-auth user, `cli`, or `wave:<id>` (absent on older runs). */
   triggered_by?: string;
   config?: RunConfigStampDoc;
+  /** What the trigger asked for beyond kind and mode (absent: none). */
+  options?: RunOptionsDoc;
+  /** Problems so far by reason code (runs stored before #13 have none). */
+  problem_tally?: ProblemTallyDoc;
+  /** Why the run halted, when it did (#13): the cause and what to fix. */
+  halt_diagnosis?: DiagnosisDoc | null;
+  /** `dry_run` only: the forecast so far (#13). */
+  forecast?: ForecastDoc;
   /** In-scope notes CRM holds (notes_total minus out-of-scope), known at the end of a run. */
   notes_in_scope: number | null;
   match_pct: number | null;

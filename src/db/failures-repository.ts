@@ -24,6 +24,8 @@ export interface FailureQuery {
   runId?: string | undefined;
   reasonCode?: ReasonCode | undefined;
   severity?: Severity | undefined;
+  /** Only records of runs of these kinds (records stored before kinds existed are `migrate`). */
+  kinds?: readonly RunKind[] | undefined;
 }
 
 export interface FailurePage {
@@ -103,5 +105,10 @@ function toFilter(query: FailureQuery): Filter<FailureDoc> {
   if (query.runId !== undefined) filter.run_id = query.runId;
   if (query.reasonCode !== undefined) filter.reason_code = query.reasonCode;
   if (query.severity !== undefined) filter.severity = query.severity;
+  if (query.kinds !== undefined) {
+    const kinds: (RunKind | null)[] = [...query.kinds];
+    if (query.kinds.includes('migrate')) kinds.push(null);
+    filter.kind = { $in: kinds } as Filter<FailureDoc>['kind'];
+  }
   return filter;
 }

@@ -21,6 +21,7 @@ import type {
   RunCounters,
   RunDoc,
   RunErrorDoc,
+  RunOptionsDoc,
 } from './documents.js';
 
 export interface NewRun {
@@ -37,6 +38,10 @@ export interface NewRun {
   /** The source cursor after that page, for kinds that page by cursor. */
   checkpointCursor?: string | null;
   pageSize: number;
+  /** What the trigger asked for beyond kind and mode (stored only when there is something). */
+  options?: RunOptionsDoc;
+  /** The kind's own run fields it starts from (a resumed run continues its predecessor's). */
+  kindFields?: Readonly<Record<string, unknown>>;
 }
 
 export interface RunFinish {
@@ -154,6 +159,7 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
   return {
     async create(run, now, counters = EMPTY_COUNTERS) {
       const doc: RunDoc = {
+        ...run.kindFields,
         _id: run.runId,
         cid: run.cid,
         company_sso_id: run.companySsoId,
@@ -166,6 +172,7 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
         owner: null,
         triggered_by: run.triggeredBy,
         config: run.config,
+        ...(run.options && Object.keys(run.options).length > 0 ? { options: run.options } : {}),
         ...counters,
         notes_in_scope: null,
         match_pct: null,

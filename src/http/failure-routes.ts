@@ -12,9 +12,10 @@ import { z } from 'zod';
 
 import type { FailureDoc } from '../db/documents.js';
 import type { FailureQuery, FailuresRepository } from '../db/failures-repository.js';
-import { REASON_CODES, type RunKind, runKindOf, SEVERITIES } from '../domain.js';
+import { REASON_CODES, RUN_KINDS, type RunKind, runKindOf, SEVERITIES } from '../domain.js';
 import { toError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import { kindsShownByDefault } from '../migration/run-kinds.js';
 import {
   cidSchema,
   limitSchema,
@@ -37,6 +38,7 @@ export const FailuresQuerySchema = z.strictObject({
   run_id: optionalPatternSchema('run_id', RUN_ID_PATTERN, '1-64 characters of A-Z a-z 0-9 _ -'),
   reason_code: optionalEnumSchema('reason_code', REASON_CODES),
   severity: optionalEnumSchema('severity', SEVERITIES),
+  kind: optionalEnumSchema('kind', RUN_KINDS),
   after: optionalPatternSchema('after', CURSOR_PATTERN, 'a next_cursor value (24 lowercase hex digits)'),
   limit: z.unknown().optional(),
   format: optionalEnumSchema('format', EXPORT_FORMATS),
@@ -124,6 +126,7 @@ export function registerFailureRoutes(router: Router, deps: FailureRouteDeps): v
       runId: q.run_id,
       reasonCode: q.reason_code,
       severity: q.severity,
+      kinds: kindsOf(q),
     };
     const format = q.format ?? 'json';
     if (format === 'json') {
@@ -172,6 +175,17 @@ export function registerFailureRoutes(router: Router, deps: FailureRouteDeps): v
       res.destroy();
     }
   });
+}
+
+/**
+ * Which kinds' records a query shows (DESIGN.md §11.1): the asked-for kind; every kind of the
+ * asked-for run; by default only kinds whose records are shown by default (a forecast's records
+ * never mix into a migration's failure log unless asked for).
+ */
+function kindsOf(q: { run_id?: string | undefined; kind?: RunKind | undefined }): RunKind[] | undefined {
+  if (q.kind !== undefined) return [q.kind];
+  if (q.run_id !== undefined) return undefined;
+  return kindsShownByDefault();
 }
 
 class ClientGoneError extends Error {

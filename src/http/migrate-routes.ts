@@ -14,7 +14,13 @@ import {
   triggerMigration,
 } from '../migration/trigger-migration.js';
 import { readJsonBody } from './json-body.js';
-import { cidSchema, companySsoIdSchema, optionalEnumSchema, parseInput } from './parse-input.js';
+import {
+  cidSchema,
+  companySsoIdSchema,
+  optionalBooleanSchema,
+  optionalEnumSchema,
+  parseInput,
+} from './parse-input.js';
 import { toRunStatusBody } from './status-view.js';
 
 export const MigrateBodySchema = z.strictObject({
@@ -22,6 +28,8 @@ export const MigrateBodySchema = z.strictObject({
   company_sso_id: companySsoIdSchema,
   kind: optionalEnumSchema('kind', RUN_KINDS),
   mode: optionalEnumSchema('mode', RUN_MODES),
+  /** `dry_run` only (the trigger refuses it for other kinds): also download and type-check attachments. */
+  verify_attachments: optionalBooleanSchema('verify_attachments'),
 });
 
 export const CancelBodySchema = z.strictObject({ cid: cidSchema });
@@ -53,6 +61,9 @@ export function registerMigrateRoutes(router: Router, deps: MigrateRouteDeps): v
       kind: body.kind ?? 'migrate',
       mode: body.mode ?? 'restart',
       triggeredBy: triggeredByOf(ctx),
+      ...(body.verify_attachments === undefined
+        ? {}
+        : { options: { verify_attachments: body.verify_attachments } }),
     });
     ctx.status = 200;
     ctx.body = { job_id: result.jobId, run_id: result.runId, status: result.status };

@@ -4,7 +4,14 @@
  * checks that every registered route is described. Error responses come from the one catalog.
  * Long (~470 lines) because it is data: one literal per schema and route, kept in one place.
  */
-import { REASON_CODES, RUN_KINDS, RUN_MODES, RUN_STATUSES, SEVERITIES } from '../domain.js';
+import {
+  REASON_CODES,
+  RUN_KINDS,
+  RUN_MODES,
+  RUN_STATUSES,
+  SEVERITIES,
+  TERMINAL_RUN_STATUSES,
+} from '../domain.js';
 import { ERROR_CATALOG } from '../error-catalog.js';
 import type { ErrorCode } from '../errors.js';
 import { HTTP_ERROR_CODES } from './error-catalog.js';
@@ -111,14 +118,148 @@ const runStatusProperties: JsonObject = {
           note_type_allowlist: { type: 'array', items: { type: 'integer' } },
           page_size: { type: 'integer' },
           max_failure_rate: { type: 'number' },
+          max_warning_rate: { type: 'number' },
           match_pct_threshold: { type: 'number' },
         },
       },
     ],
   },
+  options: {
+    type: 'object',
+    description: 'Trigger options of the run (`{}` when none).',
+    properties: { verify_attachments: { type: 'boolean' } },
+  },
+  halt_diagnosis: {
+    oneOf: [{ type: 'null' }, ref('Diagnosis')],
+    description: 'Why the run halted (DESIGN.md §11.4); null unless it halted with a diagnosis.',
+  },
+  forecast: {
+    oneOf: [{ type: 'null' }, ref('Forecast')],
+    description: 'A dry run’s forecast so far (DESIGN.md §11.3); null for other kinds.',
+  },
+};
+
+const counts = (description: string): JsonObject => ({
+  type: 'object',
+  description,
+  additionalProperties: { type: 'integer' },
+  propertyNames: { enum: [...REASON_CODES] },
+});
+
+const diagnosisSchema: JsonObject = {
+  type: 'object',
+  required: ['reason_code', 'share', 'count', 'sample_note_ids', 'hint', 'systemic'],
+  properties: {
+    reason_code: { type: 'string', enum: [...REASON_CODES] },
+    share: {
+      type: 'number',
+      description: 'count ÷ in-scope notes (÷ attachments for every attachment blocked)',
+    },
+    count: { type: 'integer' },
+    sample_note_ids: { type: 'array', items: { type: 'string' }, maxItems: 5 },
+    hint: { type: 'string', description: 'What is wrong and what to fix' },
+    systemic: {
+      type: 'boolean',
+      description: 'A cause that halts a run after the first page it shows on, whatever the failure rate',
+    },
+  },
+};
+
+const forecastSchema: JsonObject = {
+  type: 'object',
+  description: 'What a real migration would report (figures are the dry run’s own counters), and more.',
+  properties: {
+    complete: { type: 'boolean', description: 'The dry run has read every page' },
+    verify_attachments: { type: 'boolean' },
+    pages: { type: 'integer' },
+    notes_total: nullable('integer'),
+    migrated: { type: 'integer' },
+    skipped: { type: 'integer', description: 'Already in CDP' },
+    out_of_scope: { type: 'integer' },
+    failed: { type: 'integer' },
+    with_warnings: { type: 'integer' },
+    failures_by_reason: counts('Failure records by reason code'),
+    warnings_by_reason: counts('Warning records by reason code'),
+    failure_rate: { type: 'number' },
+    warning_rate: { type: 'number' },
+    terminal_status: {
+      type: ['string', 'null'],
+      enum: [...TERMINAL_RUN_STATUSES, null],
+      description: 'What a real run would end with (null until complete)',
+    },
+    match_pct: nullable('number'),
+    would_halt: {
+      oneOf: [
+        { type: 'null' },
+        {
+          type: 'object',
+          properties: {
+            page: { type: 'integer' },
+            trigger: { type: 'string', enum: ['systemic', 'failure_rate', 'warning_rate'] },
+            reason: { type: 'string' },
+            failure_rate: { type: 'number' },
+            warning_rate: { type: 'number' },
+            diagnosis: { oneOf: [{ type: 'null' }, ref('Diagnosis')] },
+            at_halt: {
+              type: 'object',
+              description: 'The counters and failure log of a real run at its halt',
+            },
+          },
+        },
+      ],
+    },
+    contacts: {
+      type: 'object',
+      properties: {
+        persons_seen: { type: 'integer' },
+        persons_found: { type: 'integer' },
+        exact: { type: 'boolean', description: 'false above 2,000 persons: a HyperLogLog estimate (±1.6 %)' },
+      },
+    },
+    owners: {
+      type: 'object',
+      properties: {
+        by_crm_user_id: { type: 'integer' },
+        by_email: { type: 'integer' },
+        unmapped: { type: 'integer' },
+      },
+    },
+    attachments: {
+      type: 'object',
+      properties: {
+        declared: { type: 'integer' },
+        would_store: { type: 'integer' },
+        would_store_bytes: { type: 'integer' },
+        blocked: { type: 'integer' },
+        blocked_hosts: {
+          type: 'array',
+          items: { type: 'object', properties: { host: { type: 'string' }, count: { type: 'integer' } } },
+        },
+        blocked_elsewhere: { type: 'integer' },
+        verified: { type: 'boolean' },
+      },
+    },
+    diagnosis: { oneOf: [{ type: 'null' }, ref('Diagnosis')] },
+    estimated_duration: {
+      oneOf: [
+        { type: 'null' },
+        {
+          type: 'object',
+          properties: {
+            total_ms: { type: 'integer' },
+            read_ms_per_page: { type: 'integer' },
+            write_ms_per_note: { type: 'number' },
+            basis: { type: 'string' },
+          },
+        },
+      ],
+    },
+  },
 };
 
 const schemas: JsonObject = {
+  Diagnosis: diagnosisSchema,
+  Forecast: forecastSchema,
   Error: {
     type: 'object',
     required: ['error', 'message', 'details'],
@@ -151,6 +292,11 @@ const schemas: JsonObject = {
         enum: [...RUN_MODES],
         default: 'restart',
         description: '`restart` from page 1, or `resume` from the checkpoint of the last unsuccessful run.',
+      },
+      verify_attachments: {
+        type: 'boolean',
+        description:
+          'kind `dry_run` only (400 for other kinds): also download every attachment and check its size cap and magic bytes; nothing is uploaded.',
       },
     },
   },
@@ -313,9 +459,9 @@ const paths: JsonObject = {
   },
   '/private/notes/migrate': {
     post: {
-      summary: 'Trigger the migration of one CID',
+      summary: 'Trigger a run of one CID: a migration (default) or a dry run (`kind: "dry_run"`)',
       description:
-        'Order of checks: body (415, 413, 400) → feature flag (403) → already migrated (409) → CRM knows the CID (404, 502) → CID lock (409) → run + job → 200.',
+        'Order of checks: body (415, 413, 400; an option the kind does not take is 400) → feature flag (403; kinds that write notes, not `dry_run`) → already migrated (409; `migrate` only) → run to resume (409) → CRM knows the CID (404, 502) → CID lock (409; one run of any kind per CID) → run + job → 200.',
       security: BASIC,
       requestBody: { required: true, content: { 'application/json': { schema: ref('MigrateRequest') } } },
       responses: {
@@ -405,6 +551,13 @@ const paths: JsonObject = {
         { name: 'run_id', in: 'query', schema: { type: 'string' } },
         { name: 'reason_code', in: 'query', schema: { type: 'string', enum: [...REASON_CODES] } },
         { name: 'severity', in: 'query', schema: { type: 'string', enum: [...SEVERITIES] } },
+        {
+          name: 'kind',
+          in: 'query',
+          description:
+            'Only records of runs of this kind. Without `kind` and `run_id`, only kinds shown by default (`migrate`): a dry run’s records are asked for by `kind=dry_run` or its `run_id`.',
+          schema: { type: 'string', enum: [...RUN_KINDS] },
+        },
         {
           name: 'after',
           in: 'query',

@@ -86,6 +86,18 @@ export function optionalEnumSchema<const T extends readonly string[]>(name: stri
   );
 }
 
+/** An optional JSON boolean: `true`/`false` only — not `"true"`, `1` or `null`. */
+export function optionalBooleanSchema(name: string) {
+  return z
+    .unknown()
+    .transform((value, ctx): boolean | undefined => {
+      if (value === undefined || typeof value === 'boolean') return value;
+      ctx.addIssue({ code: 'custom', message: `${name} must be true or false, got ${describeValue(value)}` });
+      return z.NEVER;
+    })
+    .optional();
+}
+
 /** An optional single string matching a pattern. */
 export function optionalPatternSchema(name: string, pattern: RegExp, what: string) {
   return z

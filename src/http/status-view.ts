@@ -3,8 +3,9 @@
  * entry. Pure: RunDoc in, JSON-ready object out (dates as ISO strings). A CID with no run is
  * `{status: "not_started"}` and nothing else.
  */
-import type { RunConfigStampDoc, RunDoc } from '../db/documents.js';
+import type { DiagnosisDoc, RunConfigStampDoc, RunDoc, RunOptionsDoc } from '../db/documents.js';
 import { isTerminalStatus, type RunKind, runKindOf, type RunMode, type RunStatus } from '../domain.js';
+import { type ForecastView, forecastViewOf } from '../migration/forecast.js';
 
 export interface RunStatusBody {
   status: RunStatus;
@@ -28,6 +29,12 @@ export interface RunStatusBody {
   triggered_by: string | null;
   /** What shaped it (DESIGN.md §11.9); null on runs stored before stamps existed. */
   config: RunConfigStampDoc | null;
+  /** Trigger options (`{}` when none). */
+  options: RunOptionsDoc;
+  /** Why it halted, when it halted (#13): cause, share, sample note ids, hint. */
+  halt_diagnosis: DiagnosisDoc | null;
+  /** A dry run's forecast so far (#13); null for other kinds. */
+  forecast: ForecastView | null;
 }
 
 export type StatusView = RunStatusBody | { status: 'not_started' };
@@ -74,6 +81,9 @@ export function toRunStatusBody(run: RunDoc): RunStatusBody {
     error: run.error ? { code: run.error.code, message: run.error.message } : null,
     triggered_by: run.triggered_by ?? null,
     config: run.config ?? null,
+    options: run.options ?? {},
+    halt_diagnosis: run.halt_diagnosis ?? null,
+    forecast: forecastViewOf(run),
   };
 }
 

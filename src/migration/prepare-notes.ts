@@ -64,7 +64,17 @@ export interface PreparedNotes {
   /** Notes ready to write, with their attachments re-hosted. */
   candidates: Candidate[];
   problems: Problem[];
+  /** Distinct CRM persons of the notes looked up, and those CDP has a contact for. */
+  persons: { seen: string[]; found: string[] };
+  attachments: AttachmentStats;
   timings: { existing_ms: number; resolve_ms: number; normalize_ms: number; attachments_ms: number };
+}
+
+/** What the re-hoster was given and what the SSRF guard refused, by host (what `diagnose` reads). */
+export interface AttachmentStats {
+  declared: number;
+  blocked: number;
+  blockedHosts: Map<string, number>;
 }
 
 export async function prepareNotes(
@@ -106,8 +116,21 @@ export async function prepareNotes(
     skippedIds,
     candidates: kept.candidates,
     problems: [...classified.problems, ...built.problems, ...rehosted.problems, ...kept.problems],
+    persons: personsOf(toMigrate, contactOf),
+    attachments: rehosted.stats,
     timings: { existing_ms, resolve_ms, normalize_ms, attachments_ms },
   };
+}
+
+function personsOf(notes: readonly CrmNote[], contactOf: NoteLookups['contactOf']): PreparedNotes['persons'] {
+  const seen = new Set<string>();
+  const found = new Set<string>();
+  for (const note of notes) {
+    if (note.crmPersonId === null) continue;
+    seen.add(note.crmPersonId);
+    if (contactOf.get(note.id)?.ok) found.add(note.crmPersonId);
+  }
+  return { seen: [...seen], found: [...found] };
 }
 
 export interface ClassifiedPage {
@@ -204,15 +227,23 @@ export async function rehostAttachments(
   deps: Pick<PrepareNotesDeps, 'attachments' | 'attachmentNoteConcurrency'>,
   input: Pick<PrepareNotesInput, 'companySsoId' | 'signal'>,
   candidates: readonly Candidate[],
-): Promise<{ candidates: Candidate[]; problems: Problem[] }> {
+): Promise<{ candidates: Candidate[]; problems: Problem[]; stats: AttachmentStats }> {
   const limit = pLimit(Math.max(1, deps.attachmentNoteConcurrency));
   const problems: Problem[] = [];
+  const stats: AttachmentStats = { declared: 0, blocked: 0, blockedHosts: new Map() };
   const rehosted = await Promise.all(
     candidates.map((c) =>
       limit(async (): Promise<Candidate> => {
         const inputs = attachmentInputs(c.crm);
         if (inputs.length === 0) return c;
+        stats.declared += inputs.length;
         const result = await deps.attachments.process(input.companySsoId, c.crm.id, inputs, input.signal);
+        for (const p of result.problems) {
+          if (p.reasonCode !== 'ATTACHMENT_SSRF_BLOCKED') continue;
+          stats.blocked++;
+          const host = hostOf(p.url);
+          stats.blockedHosts.set(host, (stats.blockedHosts.get(host) ?? 0) + 1);
+        }
         for (const [code, group] of groupBy(result.problems, (p) => p.reasonCode)) {
           problems.push({
             noteId: c.crm.id,
@@ -226,7 +257,16 @@ export async function rehostAttachments(
       }),
     ),
   );
-  return { candidates: rehosted, problems };
+  return { candidates: rehosted, problems, stats };
+}
+
+/** The host of a (redacted) attachment URL, for the blocked-hosts count; CRM may send anything. */
+function hostOf(url: string): string {
+  try {
+    return new URL(url).hostname || '(no host)';
+  } catch {
+    return '(not a URL)';
+  }
 }
 
 /**

@@ -10,7 +10,10 @@ import { sanitizerPolicyDigest } from '../normalize/sanitize-policy.js';
 export function createRunConfigStamp(
   config: {
     crm: Pick<Config['crm'], 'pageSize'>;
-    migration: Pick<Config['migration'], 'noteTypeAllowlist' | 'maxFailureRate' | 'matchPctThreshold'>;
+    migration: Pick<
+      Config['migration'],
+      'noteTypeAllowlist' | 'maxFailureRate' | 'maxWarningRate' | 'matchPctThreshold'
+    >;
     attachments: Pick<Config['attachments'], 'allowedHosts'>;
   },
   serviceVersion: string,
@@ -22,6 +25,7 @@ export function createRunConfigStamp(
     note_type_allowlist: [...config.migration.noteTypeAllowlist].sort((a, b) => a - b),
     page_size: config.crm.pageSize,
     max_failure_rate: config.migration.maxFailureRate,
+    max_warning_rate: config.migration.maxWarningRate,
     match_pct_threshold: config.migration.matchPctThreshold,
   };
 }

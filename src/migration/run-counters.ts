@@ -38,6 +38,14 @@ export function failureRate(
   return inScope > 0 ? c.notes_failed / inScope : 0;
 }
 
+/** Notes migrated with a loss ÷ in-scope processed (the rate MAX_WARNING_RATE limits, #13). */
+export function warningRate(
+  c: Pick<RunCounters, 'notes_with_warnings' | 'notes_processed' | 'out_of_scope_count'>,
+): number {
+  const inScope = c.notes_processed - c.out_of_scope_count;
+  return inScope > 0 ? c.notes_with_warnings / inScope : 0;
+}
+
 /** Percent with one decimal, never above 100 (CRM can grow while a run reads it). */
 export function progressPct(processed: number, total: number | null): number {
   if (total === null) return 0;

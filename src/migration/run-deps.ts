@@ -15,6 +15,7 @@ import { createContactResolver } from '../resolve/contact-resolver.js';
 import { createOwnerResolver } from '../resolve/owner-resolver.js';
 import type { ExecuteRunDeps, MigrationObserver } from './execute-run.js';
 import type { AttachmentRehoster, NormalizeHtml } from './pipeline-ports.js';
+import type { RunKindDeps } from './run-step.js';
 import {
   type CancelDeps,
   type MigrationJobQueue,
@@ -28,6 +29,7 @@ export interface RunSettings {
   pageSize: number;
   noteTypeAllowlist: readonly number[];
   maxFailureRate: number;
+  maxWarningRate: number;
   matchPctThreshold: number;
   leaseMs: number;
   heartbeatMs: number;
@@ -43,6 +45,7 @@ export function runSettingsOf(config: Readonly<Config>): RunSettings {
     pageSize: config.crm.pageSize,
     noteTypeAllowlist: config.migration.noteTypeAllowlist,
     maxFailureRate: config.migration.maxFailureRate,
+    maxWarningRate: config.migration.maxWarningRate,
     matchPctThreshold: config.migration.matchPctThreshold,
     leaseMs: config.worker.leaseMs,
     heartbeatMs: config.worker.heartbeatMs,
@@ -56,6 +59,8 @@ export interface ExecuteRunDepsInput {
   repos: Pick<Repositories, 'runs' | 'locks' | 'contactNotes' | 'failures' | 'contacts' | 'users'>;
   extractor: CrmNotesExtractor;
   attachments: AttachmentRehoster;
+  /** The dry run's attachment checks that store nothing (`RunKindDeps.vetAttachments`). */
+  vetAttachments: RunKindDeps['vetAttachments'];
   settings: RunSettings;
   configStamp: RunConfigStampDoc;
   logger: Logger;
@@ -80,10 +85,12 @@ export function createExecuteRunDeps(input: ExecuteRunDepsInput): ExecuteRunDeps
       owners: createOwnerResolver({ users: repos.users }),
       normalizeHtml: input.normalizeHtml ?? normalizeNoteHtml,
       attachments: input.attachments,
+      vetAttachments: input.vetAttachments,
       attachmentNoteConcurrency: settings.attachmentNoteConcurrency,
       config: {
         noteTypeAllowlist: settings.noteTypeAllowlist,
         maxFailureRate: settings.maxFailureRate,
+        maxWarningRate: settings.maxWarningRate,
         matchPctThreshold: settings.matchPctThreshold,
       },
       logger: input.logger,

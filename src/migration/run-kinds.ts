@@ -4,11 +4,13 @@
  * way round) does not compile.
  */
 import type { RunKind } from '../domain.js';
+import { dryRunKind } from './kinds/dry-run.js';
 import { migrateKind } from './kinds/migrate.js';
 import type { RunKindModule, RunKindPolicy } from './run-step.js';
 
 export const RUN_KIND_MODULES: Readonly<Record<RunKind, RunKindModule>> = {
   migrate: migrateKind,
+  dry_run: dryRunKind,
 };
 
 export function runKindModule(kind: RunKind): RunKindModule {
@@ -23,5 +25,12 @@ export function runKindPolicy(kind: RunKind): RunKindPolicy {
 export function kindsThatCompleteMigration(): RunKind[] {
   return Object.values(RUN_KIND_MODULES)
     .filter((m) => m.policy.completesMigration)
+    .map((m) => m.kind);
+}
+
+/** Kinds whose failure records the default failure queries and exports show (no `run_id`, no `kind`). */
+export function kindsShownByDefault(): RunKind[] {
+  return Object.values(RUN_KIND_MODULES)
+    .filter((m) => m.policy.failuresShownByDefault)
     .map((m) => m.kind);
 }

@@ -6,7 +6,7 @@
  */
 import type { CrmNotesExtractor } from '../crm/crm-notes-extractor.js';
 import type { ContactNotesRepository } from '../db/contact-notes-repository.js';
-import type { RunCounters, RunDoc } from '../db/documents.js';
+import type { RunCounters, RunDoc, RunOptionsDoc } from '../db/documents.js';
 import type { FailuresRepository } from '../db/failures-repository.js';
 import type { RunFinish } from '../db/runs-repository.js';
 import type { ReasonCode, RunKind, TerminalRunStatus } from '../domain.js';
@@ -105,9 +105,20 @@ export interface RunKindDeps {
   owners: OwnerResolver;
   normalizeHtml: NormalizeHtml;
   attachments: AttachmentRehoster;
+  /**
+   * Attachment checks that store nothing (#13): `urls` runs the SSRF guard only; `downloads` also
+   * downloads under the size cap and checks magic bytes. Both return the documents a real run
+   * would store, so a forecast can count them.
+   */
+  vetAttachments: { urls: AttachmentRehoster; downloads: AttachmentRehoster };
   /** How many notes of a page may re-host attachments at once. */
   attachmentNoteConcurrency: number;
-  config: { noteTypeAllowlist: readonly number[]; maxFailureRate: number; matchPctThreshold: number };
+  config: {
+    noteTypeAllowlist: readonly number[];
+    maxFailureRate: number;
+    maxWarningRate: number;
+    matchPctThreshold: number;
+  };
   logger: Logger;
   now: () => Date;
 }
@@ -120,6 +131,13 @@ export interface RunKindPolicy {
   refusedAfterSuccess: boolean;
   /** Its `completed_success` makes the CID "migrated" (and `ALREADY_MIGRATED` apply). */
   completesMigration: boolean;
+  /**
+   * Its failure records are in the default failure queries and exports (those without `run_id`
+   * or `kind`): runs that change CDP are; forecasts and findings are asked for by name.
+   */
+  failuresShownByDefault: boolean;
+  /** The trigger options it takes (`RunOptionsDoc`); any other option is refused with 400. */
+  acceptsOptions: readonly (keyof RunOptionsDoc)[];
 }
 
 export interface RunKindModule {
@@ -127,4 +145,9 @@ export interface RunKindModule {
   readonly policy: RunKindPolicy;
   /** Builds the run's page step once the lease is held (e.g. decides the page mode). */
   begin(deps: RunKindDeps, ctx: RunStepContext): Promise<PageStep<unknown, unknown>>;
+  /**
+   * The kind's run fields a `mode: "resume"` run starts from, taken from the run it resumes (the
+   * counters are carried by the trigger for every kind), so its totals cover the whole tenant.
+   */
+  resumeFieldsOf?(from: RunDoc): Readonly<Record<string, unknown>>;
 }

@@ -5,15 +5,15 @@
  * atomically, so no crash blocks the next trigger for longer than `triggerGraceMs`.
  */
 import type { CrmNotesExtractor } from '../crm/crm-notes-extractor.js';
-import type { LockDoc, RunConfigStampDoc, RunDoc } from '../db/documents.js';
+import type { LockDoc, RunConfigStampDoc, RunDoc, RunOptionsDoc } from '../db/documents.js';
 import type { FeatureFlagsRepository } from '../db/feature-flags-repository.js';
 import type { LocksRepository } from '../db/locks-repository.js';
 import { EMPTY_COUNTERS, type RunsRepository } from '../db/runs-repository.js';
 import { isTerminalStatus, MIGRATION_FLAG, type RunKind, type RunMode } from '../domain.js';
-import { AppError, ConflictError, toError } from '../errors.js';
+import { AppError, ConflictError, toError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { countersOf } from './run-counters.js';
-import { kindsThatCompleteMigration, runKindPolicy } from './run-kinds.js';
+import { kindsThatCompleteMigration, runKindModule, runKindPolicy } from './run-kinds.js';
 
 /**
  * How long a trigger's lock may exist without its run or job before it counts as abandoned: far
@@ -69,6 +69,8 @@ export interface TriggerRequest {
   mode: RunMode;
   /** Who asks: the Basic-auth user, `cli`, `wave:<id>`. */
   triggeredBy: string;
+  /** Options of the run (only those its kind accepts); stored on the run for the worker. */
+  options?: RunOptionsDoc;
 }
 
 export interface TriggerResult {
@@ -80,6 +82,7 @@ export interface TriggerResult {
 export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): Promise<TriggerResult> {
   const log = deps.logger.child({ cid: req.cid, kind: req.kind });
   const policy = runKindPolicy(req.kind);
+  assertOptionsAccepted(req);
   if (policy.requiresFlag && !(await deps.flags.isEnabled(req.cid, MIGRATION_FLAG))) {
     throw new AppError(
       'FLAG_DISABLED',
@@ -124,6 +127,8 @@ export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): 
         checkpointPage: resumeFrom?.checkpoint.page ?? 0,
         checkpointCursor: resumeFrom?.checkpoint.cursor ?? null,
         pageSize: resumeFrom?.page_size ?? deps.config.pageSize,
+        ...(req.options ? { options: req.options } : {}),
+        ...(resumeFrom ? { kindFields: runKindModule(req.kind).resumeFieldsOf?.(resumeFrom) ?? {} } : {}),
       },
       now,
       // A resumed run continues the old run's counters, so its totals cover the whole tenant.
@@ -163,6 +168,26 @@ export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): 
     await deps.locks.releaseQueued(req.cid, runId).catch(undoFailed('release the queued lock'));
     throw e;
   }
+}
+
+/** An option the kind does not take is a mistake in the request (400), judged before any read. */
+function assertOptionsAccepted(req: TriggerRequest): void {
+  const accepted: readonly string[] = runKindPolicy(req.kind).acceptsOptions;
+  const refused = Object.entries(req.options ?? {})
+    .filter(([name, value]) => value !== undefined && !accepted.includes(name))
+    .map(([name]) => name);
+  if (refused.length === 0) return;
+  throw new ValidationError(
+    `${refused.join(', ')} ${refused.length === 1 ? 'does' : 'do'} not apply to kind ${req.kind}${accepted.length > 0 ? ` (it takes ${accepted.join(', ')})` : ''}`,
+    {
+      location: 'body',
+      issues: refused.map((name) => ({
+        code: 'custom',
+        path: [name],
+        message: `${name} applies only to kinds that take it, not to ${req.kind}`,
+      })),
+    },
+  );
 }
 
 async function findRunToResume(deps: TriggerDeps, cid: string, kind: RunKind): Promise<RunDoc> {

@@ -14,9 +14,12 @@ export async function validateRun(
   run: RunDoc,
   counters: RunCounters,
   unaccountedIds: readonly string[],
+  /** Notes a dry run would add: validation then predicts what a real run would find (#13). */
+  options: { cdpNotesToAdd?: number } = {},
 ): Promise<RunEnd> {
   const log = deps.logger.child({ cid: run.cid, run_id: run._id });
-  const cdpLegacyNotes = await deps.contactNotes.countLegacyNotes(run.company_sso_id);
+  const cdpLegacyNotes =
+    (await deps.contactNotes.countLegacyNotes(run.company_sso_id)) + (options.cdpNotesToAdd ?? 0);
   let sourceTotal: number | null = null;
   let sourceError: string | null = null;
   try {

@@ -8,7 +8,8 @@ import type { UsersRepository } from '../db/users-repository.js';
 import { UNKNOWN_OWNER_LABEL } from '../domain.js';
 
 export type OwnerResolution =
-  | { mapped: true; ownerId: string }
+  /** `via`: which lookup found the user (a forecast reports owner coverage by it). */
+  | { mapped: true; ownerId: string; via: 'crm_user_id' | 'email' }
   | { mapped: false; ownerId: null; legacyOwnerLabel: string; details: Record<string, unknown> };
 
 export interface OwnerResolver {
@@ -37,11 +38,14 @@ export function createOwnerResolver(deps: {
 
       const out = new Map<string, OwnerResolution>();
       for (const note of notes) {
-        const ownerId =
-          (note.creatorId !== null ? byCrmId.get(note.creatorId) : undefined) ??
-          (note.creatorEmail ? byEmail.get(note.creatorEmail.trim().toLowerCase()) : undefined);
+        const byId = note.creatorId !== null ? byCrmId.get(note.creatorId) : undefined;
+        if (byId !== undefined) {
+          out.set(note.id, { mapped: true, ownerId: byId, via: 'crm_user_id' });
+          continue;
+        }
+        const ownerId = note.creatorEmail ? byEmail.get(note.creatorEmail.trim().toLowerCase()) : undefined;
         if (ownerId !== undefined) {
-          out.set(note.id, { mapped: true, ownerId });
+          out.set(note.id, { mapped: true, ownerId, via: 'email' });
           continue;
         }
         const label = note.creatorName?.trim() || UNKNOWN_OWNER_LABEL;

@@ -15,7 +15,7 @@ import { createAgenda } from '../../src/jobs/agenda-factory.js';
 import { createAgendaJobQueue } from '../../src/jobs/agenda-job-queue.js';
 import { createSilentLogger } from '../../src/logger.js';
 import { createTriggerDeps } from '../../src/migration/run-deps.js';
-import { triggerMigration } from '../../src/migration/trigger-migration.js';
+import { triggerMigration, type TriggerRequest } from '../../src/migration/trigger-migration.js';
 import { makeConfigStamp } from '../fixtures/builders.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/cli-process.js';
 import { startTestS3, type TestS3 } from '../helpers/embedded-s3.js';
@@ -35,6 +35,7 @@ const tenants = [
   { cid: '4101', companySsoId: 'co-kill', noteCount: NOTES, seed: 11, preset: 'realistic' as const },
   { cid: '4102', companySsoId: 'co-pause', noteCount: 2_000, seed: 12, preset: 'realistic' as const },
   { cid: '4103', companySsoId: 'co-sigterm', noteCount: 3_000, seed: 13, preset: 'realistic' as const },
+  { cid: '4104', companySsoId: 'co-dry-kill', noteCount: 5_000, seed: 14, preset: 'realistic' as const },
 ];
 
 beforeAll(async () => {
@@ -71,7 +72,11 @@ function workerEnv(overrides: Record<string, string> = {}): Record<string, strin
   };
 }
 
-async function trigger(cid: string, companySsoId: string) {
+async function trigger(
+  cid: string,
+  companySsoId: string,
+  how: Pick<TriggerRequest, 'kind' | 'options'> = { kind: 'migrate' },
+) {
   const agenda = await createAgenda({
     db: t.db,
     name: 'test-trigger',
@@ -91,7 +96,7 @@ async function trigger(cid: string, companySsoId: string) {
         logger,
         now: () => new Date(),
       }),
-      { cid, companySsoId, kind: 'migrate', mode: 'restart', triggeredBy: 'test' },
+      { cid, companySsoId, mode: 'restart', triggeredBy: 'test', ...how },
     );
   } finally {
     await agenda.stop(false);
@@ -240,5 +245,73 @@ describe('a worker stopped with SIGTERM (a rolling deploy)', () => {
     expect(run?.owner).toContain(`:${b.pid}:`);
     expect(run?.status).toBe('completed_success');
     await expectExactOutcome(run!, crm.plan(cid), companySsoId);
+  });
+});
+
+describe('a worker killed mid-dry-run (#13)', () => {
+  it('is replaced by a new worker that finishes the forecast with exact counters, and nothing is written', async () => {
+    const { cid, companySsoId } = tenants[3]!;
+    const plan = crm.plan(cid);
+    const keysBefore = await s3.keys();
+    const { runId } = await trigger(cid, companySsoId, {
+      kind: 'dry_run',
+      options: { verify_attachments: true },
+    });
+    const a = spawnWorker(workerEnv());
+    await waitFor(
+      () => t.repos.runs.get(runId),
+      (r) => (r?.checkpoint.page ?? 0) >= 4,
+      { timeoutMs: 120_000, what: `worker A to pass page 4 of the dry run (output: ${a.output()})` },
+    );
+    a.signal('SIGKILL');
+    expect((await a.exited).signal).toBe('SIGKILL');
+    const atKill = await t.repos.runs.get(runId);
+    expect(atKill?.status).toBe('in_progress');
+    expect(atKill?.forecast?.pages).toBe(atKill?.checkpoint.page);
+
+    const b = spawnWorker(workerEnv());
+    const run = await waitFor(() => t.repos.runs.get(runId), terminal, {
+      timeoutMs: 180_000,
+      what: `the dry run to end (B: ${b.output()})`,
+    });
+    await b.stop();
+    expect(run).toMatchObject({
+      kind: 'dry_run',
+      status: 'completed_success',
+      notes_total: plan.notesTotal,
+      notes_processed: plan.notesTotal,
+      notes_migrated: plan.expectedMigrated,
+      notes_skipped: 0,
+      notes_failed: plan.expectedFailed,
+      notes_with_warnings: plan.notesWithWarnings,
+      out_of_scope_count: plan.outOfScope,
+      closure: { balanced: true },
+    });
+    expect(run?.owner).toContain(`:${b.pid}:`);
+    expect(run?.lease_epoch).toBeGreaterThan(atKill!.lease_epoch);
+    // The forecast and the problem tally resumed from the checkpoint: nothing counted twice.
+    const planned = Object.fromEntries(
+      Object.entries({ ...plan.failures, ...plan.warnings }).filter(([, n]) => n > 0),
+    );
+    expect(run?.problem_tally?.by_reason).toEqual(planned);
+    expect(await t.repos.failures.countByReason(runId)).toEqual(planned);
+    expect(run?.forecast).toMatchObject({
+      pages: Math.ceil(plan.notesTotal / PAGE_SIZE),
+      owners: {
+        by_crm_user_id: plan.owners.crm_user_id,
+        by_email: plan.owners.email,
+        unmapped: plan.owners.unmapped_named + plan.owners.unmapped_anonymous,
+      },
+      attachments: {
+        would_store: plan.attachments.byOutcome.ok,
+        would_store_bytes: plan.attachments.okBytes,
+      },
+      outcome: { status: 'completed_success' },
+    });
+    expect(run?.forecast?.outcome?.match_pct).toBeCloseTo(plan.expectedMatchPct!, 4);
+    expect(run?.forecast?.persons_seen.ids).toHaveLength(plan.persons.seen);
+    expect(await t.collections.contactNotes.countDocuments({ company_sso_id: companySsoId })).toBe(0);
+    expect(await s3.keys()).toEqual(keysBefore);
+    expect(await t.repos.locks.get(cid)).toBeNull();
   });
 });

@@ -52,6 +52,8 @@ export interface ApiOptions {
   extractor?: Pick<CrmNotesExtractor, 'probeOrganization'>;
   jobs?: MigrationJobQueue;
   triggerConfig?: Pick<TriggerDepsInput, 'triggerGraceMs' | 'queuedLockTtlMs'>;
+  /** CRM page size stamped on triggered runs; default 3. */
+  pageSize?: number;
   feedKind?: StatusFeedKind;
   pollMs?: number;
   config?: Partial<HttpAppConfig>;
@@ -96,8 +98,8 @@ export function buildApiDeps(
       repos,
       extractor: options.extractor ?? { probeOrganization: () => Promise.resolve({ total: 3 }) },
       jobs,
-      pageSize: 3,
-      configStamp: makeConfigStamp({ page_size: 3 }),
+      pageSize: options.pageSize ?? 3,
+      configStamp: makeConfigStamp({ page_size: options.pageSize ?? 3 }),
       logger,
       now,
       ...options.triggerConfig,

@@ -2,7 +2,7 @@
  * An in-process S3 (s3rver) per test file, registered with the leak check, plus a raw SDK client
  * to look at what landed in the bucket.
  */
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsCommand, type S3Client } from '@aws-sdk/client-s3';
 
 import { type EmbeddedS3, startEmbeddedS3 } from '../../src/attachments/embedded-s3.js';
 import { createS3Client } from '../../src/attachments/s3-attachment-store.js';
@@ -43,15 +43,17 @@ export async function startTestS3(): Promise<TestS3> {
     config,
     client,
     async keys() {
+      // ListObjects (v1) with Marker: s3rver 3.7 makes V2 continuation tokens with a cipher
+      // OpenSSL 3 refuses (ERR_OSSL_EVP_UNSUPPORTED → InternalError past 1,000 keys).
       const out: string[] = [];
-      let token: string | undefined;
-      do {
-        const page = await client.send(
-          new ListObjectsV2Command({ Bucket: config.bucket, ContinuationToken: token }),
-        );
-        for (const o of page.Contents ?? []) if (o.Key) out.push(o.Key);
-        token = page.NextContinuationToken;
-      } while (token);
+      let after: string | undefined;
+      for (;;) {
+        const page = await client.send(new ListObjectsCommand({ Bucket: config.bucket, Marker: after }));
+        const keys = (page.Contents ?? []).flatMap((o) => (o.Key ? [o.Key] : []));
+        out.push(...keys);
+        if (!page.IsTruncated || keys.length === 0) break;
+        after = keys.at(-1);
+      }
       return out.sort();
     },
     async get(key) {

@@ -11,6 +11,7 @@ import type { CrmAttachment } from '../../src/crm/crm-note.js';
 import { parseCrmNote } from '../../src/crm/crm-payload.js';
 import { fakeCdpContacts, fakeCdpUsers } from '../../src/crm/fake/cdp-seed.js';
 import type { FakeFile } from '../../src/crm/fake/fake-files.js';
+import { UNLISTED_ATTACHMENT_HOST } from '../../src/crm/fake/fake-note-generator.js';
 import type { FakeTenant } from '../../src/crm/fake/fake-tenant-options.js';
 
 /** The allow-list of DESIGN.md §9. */
@@ -91,7 +92,8 @@ export function createFakeCrmScanner(tenant: FakeTenant, lookupFile: FileLookup,
 
   async function attachmentOutcome(a: CrmAttachment): Promise<string> {
     const url = new URL(a.url);
-    if (url.hostname === '169.254.169.254') return 'ATTACHMENT_SSRF_BLOCKED';
+    if (url.hostname === '169.254.169.254' || url.hostname === UNLISTED_ATTACHMENT_HOST)
+      return 'ATTACHMENT_SSRF_BLOCKED';
     const file = await lookupFile(url);
     if (!file) return 'ATTACHMENT_DOWNLOAD_FAILED';
     if (file.body.sizeBytes > MAX_ATTACHMENT_BYTES) return 'ATTACHMENT_TOO_LARGE';
@@ -128,11 +130,14 @@ export function createFakeCrmScanner(tenant: FakeTenant, lookupFile: FileLookup,
       (n.creatorEmail !== null && emails.has(n.creatorEmail.toLowerCase()));
     if (!ownerKnown) bump(tally.warnings, 'OWNER_NOT_MAPPED');
     if (n.checkin !== null) bump(tally.warnings, 'CRM_CHECKIN_DROPPED');
+    // One warning record per note and code, as the pipeline groups them.
+    const codes = new Set<string>();
     for (const a of files) {
       const outcome = await attachmentOutcome(a);
       bump(tally.attachments, outcome);
-      if (outcome !== 'ok') bump(tally.warnings, outcome);
+      if (outcome !== 'ok') codes.add(outcome);
     }
+    for (const code of codes) bump(tally.warnings, code);
   }
 
   return { scan, tally };

@@ -32,6 +32,8 @@ export interface HarnessOptions {
   normalizeHtml?: NormalizeHtml;
   /** Defaults to none: notes keep no attachments. */
   attachments?: AttachmentRehoster;
+  /** The dry run's checks; default: none (notes keep no attachments). */
+  vetAttachments?: { urls: AttachmentRehoster; downloads: AttachmentRehoster };
   owner?: string;
   logger?: Logger;
   leaseMs?: number;
@@ -65,6 +67,7 @@ export function createRunHarness(options: HarnessOptions) {
       repos: options.repos,
       extractor: options.extractor,
       attachments: options.attachments ?? NO_ATTACHMENTS,
+      vetAttachments: options.vetAttachments ?? { urls: NO_ATTACHMENTS, downloads: NO_ATTACHMENTS },
       settings,
       configStamp,
       logger,

@@ -33,6 +33,7 @@ describe('parseConfig', () => {
     expect(config.migration).toEqual({
       noteTypeAllowlist: [1, 6],
       maxFailureRate: 0.01,
+      maxWarningRate: 0.5,
       matchPctThreshold: 0.99,
       contactCache: { max: 50_000, ttlMs: 600_000 },
     });

@@ -18,7 +18,7 @@ export function findFakeFile(generator: FakeNoteGenerator, noteId: number, slot:
   const index = noteId - tenant.firstNoteId;
   if (!Number.isSafeInteger(index) || index < 0 || index >= tenant.noteCount) return null;
   const attachment = generator.traits(index).attachments.find((a) => a.slot === slot);
-  if (!attachment || attachment.outcome === 'download_failed' || attachment.outcome === 'ssrf_blocked')
+  if (!attachment || ['download_failed', 'ssrf_blocked', 'unlisted_host'].includes(attachment.outcome))
     return null;
   return {
     contentType: ATTACHMENT_CONTENT_TYPES[attachment.declaredKind],

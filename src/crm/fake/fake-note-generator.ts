@@ -19,6 +19,8 @@ import { createSeededRandom, mixSeed, type SeededRandom } from './seeded-random.
 
 /** Cloud metadata: the SSRF guard must refuse it before a byte is fetched (DESIGN.md §8). */
 export const SSRF_ATTACHMENT_BASE_URL = 'http://169.254.169.254/latest/meta-data/iam/security-credentials';
+/** A file host no allow-list has (a CDN CRM moved its files to): blocked before DNS is asked (#13). */
+export const UNLISTED_ATTACHMENT_HOST = 'files.legacy-crm-cdn.example';
 
 const SALT_CONTENT = 0xc0de;
 /** CRM's servers run in Jakarta: timestamps carry +07:00, exercising offset parsing. */
@@ -48,7 +50,9 @@ export function createFakeNoteGenerator(tenant: FakeTenant, filesBaseUrl: string
     const url =
       a.outcome === 'ssrf_blocked'
         ? `${SSRF_ATTACHMENT_BASE_URL}/${encodeURIComponent(fileName)}`
-        : `${baseUrl}${filePath(t, a, fileName)}`;
+        : a.outcome === 'unlisted_host'
+          ? `https://${UNLISTED_ATTACHMENT_HOST}${filePath(t, a, fileName)}`
+          : `${baseUrl}${filePath(t, a, fileName)}`;
     return {
       url,
       file_name: fileName,

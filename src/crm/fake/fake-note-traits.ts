@@ -32,6 +32,7 @@ export const ATTACHMENT_OUTCOMES = [
   'too_large',
   'download_failed',
   'ssrf_blocked',
+  'unlisted_host',
 ] as const;
 export type AttachmentOutcome = (typeof ATTACHMENT_OUTCOMES)[number];
 
@@ -90,6 +91,8 @@ const EPOCH_MS = Date.UTC(2016, 0, 4, 1, 0, 0);
 const NOTE_SPACING_MS = 11 * 60_000;
 
 const SALT_TRAITS = 0x7a11;
+/** Its own stream, so planting unlisted hosts leaves every other trait of every tenant as it was. */
+const SALT_UNLISTED_HOST = 0x4057;
 
 const LIST_OF: Record<AttachmentKind, AttachmentList> = {
   png: 'images',
@@ -193,7 +196,11 @@ export function fakeNoteTraits(tenant: FakeTenant, index: number): FakeNoteTrait
   const xss = migrated && r.chance(m.xssShare);
   const emptyWithAttachments = migrated && r.chance(m.emptyBodyWithAttachmentsShare);
   const hasAttachments = migrated && (emptyWithAttachments || r.chance(m.attachmentShare));
-  const attachments = hasAttachments ? attachmentTraits(tenant, r, emptyWithAttachments) : [];
+  const unlistedHost =
+    hasAttachments &&
+    !emptyWithAttachments &&
+    createSeededRandom(mixSeed(tenant.seed, index, SALT_UNLISTED_HOST)).chance(m.attachmentUnlistedHostShare);
+  const attachments = hasAttachments ? attachmentTraits(tenant, r, emptyWithAttachments, unlistedHost) : [];
   const malformation = category === 'malformed' ? r.pick(MALFORMATIONS) : null;
 
   const createdAtMs = EPOCH_MS + index * NOTE_SPACING_MS + r.int(0, NOTE_SPACING_MS - 1_000);
@@ -251,6 +258,8 @@ function attachmentTraits(
   tenant: FakeTenant,
   r: ReturnType<typeof createSeededRandom>,
   allGood: boolean,
+  /** Every attachment on a host no allow-list has (drawn outside `r`, which draws as before). */
+  unlistedHost: boolean,
 ): FakeAttachmentTraits[] {
   const m = tenant.mix;
   const count = r.weighted([
@@ -290,7 +299,9 @@ function attachmentTraits(
       bytesKind = declaredKind;
       sizeBytes = tenant.oversizedAttachmentBytes;
     }
-    result.push({ slot, list: LIST_OF[declaredKind], declaredKind, bytesKind, outcome, sizeBytes });
+    // Decided after the draws above, so the rest of the tenant is generated exactly as without it.
+    const final: AttachmentOutcome = unlistedHost ? 'unlisted_host' : outcome;
+    result.push({ slot, list: LIST_OF[declaredKind], declaredKind, bytesKind, outcome: final, sizeBytes });
   }
   return result;
 }
@@ -300,6 +311,7 @@ const WARNING_OF: Record<Exclude<AttachmentOutcome, 'ok'>, NoteWarningCode> = {
   too_large: 'ATTACHMENT_TOO_LARGE',
   download_failed: 'ATTACHMENT_DOWNLOAD_FAILED',
   ssrf_blocked: 'ATTACHMENT_SSRF_BLOCKED',
+  unlisted_host: 'ATTACHMENT_SSRF_BLOCKED',
 };
 
 const FAILURE_OF: Record<Exclude<FakeNoteCategory, 'migrated' | 'out_of_scope'>, NoteFailureCode> = {
@@ -320,6 +332,9 @@ export function expectedNoteOutcome(traits: FakeNoteTraits): ExpectedNoteOutcome
   if (traits.owner === 'unmapped_named' || traits.owner === 'unmapped_anonymous')
     warnings.push('OWNER_NOT_MAPPED');
   if (traits.checkin) warnings.push('CRM_CHECKIN_DROPPED');
-  for (const a of traits.attachments) if (a.outcome !== 'ok') warnings.push(WARNING_OF[a.outcome]);
+  // One record per note and code, as the pipeline groups them.
+  for (const a of traits.attachments) {
+    if (a.outcome !== 'ok' && !warnings.includes(WARNING_OF[a.outcome])) warnings.push(WARNING_OF[a.outcome]);
+  }
   return { status: 'migrated', failure: null, warnings };
 }

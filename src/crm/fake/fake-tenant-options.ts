@@ -1,12 +1,20 @@
 /**
  * What a fake CRM tenant holds: how many notes, which seed, and the mix of trouble planted in it.
- * Presets give a realistic tenant, a clean one (benchmarks) and a messy one (halting demos);
- * every share can be overridden, 0 included. Validation lists every bad option at once.
+ * Presets give a realistic tenant, a clean one (benchmarks), a messy one (halting by rate) and one
+ * per systemic cause of DESIGN.md §11.4 (halting after page 1 with a diagnosis); every share can
+ * be overridden, 0 included. Validation lists every bad option at once.
  */
 import { ValidationError } from '../../errors.js';
 import { hashString } from './seeded-random.js';
 
-export const FAKE_TENANT_PRESETS = ['realistic', 'clean', 'messy'] as const;
+export const FAKE_TENANT_PRESETS = [
+  'realistic',
+  'clean',
+  'messy',
+  'contacts-missing',
+  'attachments-blocked',
+  'payloads-broken',
+] as const;
 export type FakeTenantPreset = (typeof FAKE_TENANT_PRESETS)[number];
 
 /**
@@ -51,6 +59,11 @@ export interface FakeTenantMix {
   attachmentMissingShare: number;
   /** Of notes with attachments: one attachment on the cloud metadata address → `ATTACHMENT_SSRF_BLOCKED`. */
   attachmentSsrfShare: number;
+  /**
+   * Of notes with attachments (but not those whose body is empty, which keep theirs): every
+   * attachment on `files.legacy-crm-cdn.example`, a host no allow-list has → `ATTACHMENT_SSRF_BLOCKED`.
+   */
+  attachmentUnlistedHostShare: number;
 }
 
 const NO_TROUBLE: FakeTenantMix = {
@@ -72,30 +85,34 @@ const NO_TROUBLE: FakeTenantMix = {
   attachmentTooLargeShare: 0,
   attachmentMissingShare: 0,
   attachmentSsrfShare: 0,
+  attachmentUnlistedHostShare: 0,
+};
+
+/** Mostly successful: 0.4% failures (well under the 1% halt), a few warnings of every kind. */
+const REALISTIC: FakeTenantMix = {
+  outOfScopeShare: 0.06,
+  malformedShare: 0.0005,
+  noPersonShare: 0.001,
+  personNotInCdpShare: 0.0015,
+  tooLongShare: 0.0005,
+  emptyAfterSanitizeShare: 0.0005,
+  ownerByEmailShare: 0.1,
+  ownerUnmappedNamedShare: 0.04,
+  ownerUnmappedAnonymousShare: 0.01,
+  checkinShare: 0.03,
+  mentionShare: 0.25,
+  xssShare: 0.03,
+  attachmentShare: 0.12,
+  emptyBodyWithAttachmentsShare: 0.003,
+  attachmentTypeMismatchShare: 0.03,
+  attachmentTooLargeShare: 0.01,
+  attachmentMissingShare: 0.015,
+  attachmentSsrfShare: 0.01,
+  attachmentUnlistedHostShare: 0,
 };
 
 export const FAKE_TENANT_MIXES: Record<FakeTenantPreset, FakeTenantMix> = {
-  /** Mostly successful: 0.4% failures (well under the 1% halt), a few warnings of every kind. */
-  realistic: {
-    outOfScopeShare: 0.06,
-    malformedShare: 0.0005,
-    noPersonShare: 0.001,
-    personNotInCdpShare: 0.0015,
-    tooLongShare: 0.0005,
-    emptyAfterSanitizeShare: 0.0005,
-    ownerByEmailShare: 0.1,
-    ownerUnmappedNamedShare: 0.04,
-    ownerUnmappedAnonymousShare: 0.01,
-    checkinShare: 0.03,
-    mentionShare: 0.25,
-    xssShare: 0.03,
-    attachmentShare: 0.12,
-    emptyBodyWithAttachmentsShare: 0.003,
-    attachmentTypeMismatchShare: 0.03,
-    attachmentTooLargeShare: 0.01,
-    attachmentMissingShare: 0.015,
-    attachmentSsrfShare: 0.01,
-  },
+  realistic: REALISTIC,
   /** Nothing goes wrong: all in scope, all mapped, no attachments. For benchmarks. */
   clean: NO_TROUBLE,
   /** About 3% failures: a run halts. */
@@ -118,7 +135,19 @@ export const FAKE_TENANT_MIXES: Record<FakeTenantPreset, FakeTenantMix> = {
     attachmentTooLargeShare: 0.05,
     attachmentMissingShare: 0.05,
     attachmentSsrfShare: 0.03,
+    attachmentUnlistedHostShare: 0,
   },
+  /** Systemic: CDP has contacts for few of the persons (contacts never synced): halts after page 1. */
+  'contacts-missing': { ...REALISTIC, personNotInCdpShare: 0.75 },
+  /** Systemic: every attachment is on a host the allow-list misses: halts after page 1. */
+  'attachments-blocked': {
+    ...REALISTIC,
+    attachmentShare: 0.5,
+    emptyBodyWithAttachmentsShare: 0,
+    attachmentUnlistedHostShare: 1,
+  },
+  /** Systemic: most payloads break the contract (a changed CRM API): halts after page 1. */
+  'payloads-broken': { ...REALISTIC, malformedShare: 0.7 },
 };
 
 export interface FakeTenantOptions {

@@ -52,6 +52,11 @@ export interface FakeTenantPlan {
   /** Warning records by code: at most one per note and code. */
   warnings: Record<NoteWarningCode, number>;
   contactNotMapped: { noPersonId: number; personNotInCdp: number };
+  /**
+   * Distinct CRM persons of the notes a run looks contacts up for (valid, in scope), and those CDP
+   * has a contact for: a forecast's contact coverage.
+   */
+  persons: { seen: number; found: number };
   /** How migrated notes' creators resolve. */
   owners: Record<OwnerKind, number>;
   /** Migrated notes whose body sanitizes to nothing but which keep attachments. */
@@ -87,6 +92,19 @@ export function computeFakeTenantPlan(tenant: FakeTenant): FakeTenantPlan {
   let emptyBodyWithAttachments = 0;
   let attachmentsTotal = 0;
   let okBytes = 0;
+  // One bit per person id (the known pool, then the ghosts): distinct persons in O(persons / 8) bytes.
+  const personBits = new Uint8Array(Math.ceil((tenant.personPoolSize + tenant.ghostPersonPoolSize) / 8));
+  let personsSeen = 0;
+  let personsFound = 0;
+  const seePerson = (personId: number | null) => {
+    if (personId === null) return;
+    const k = personId - tenant.personIdBase;
+    const bit = 1 << (k % 8);
+    if (((personBits[k >> 3] ?? 0) & bit) !== 0) return;
+    personBits[k >> 3] = (personBits[k >> 3] ?? 0) | bit;
+    personsSeen++;
+    if (k < tenant.personPoolSize) personsFound++;
+  };
 
   for (let index = 0; index < tenant.noteCount; index++) {
     const t = fakeNoteTraits(tenant, index);
@@ -95,6 +113,7 @@ export function computeFakeTenantPlan(tenant: FakeTenant): FakeTenantPlan {
       outOfScope++;
       continue;
     }
+    if (t.category !== 'malformed') seePerson(t.personId);
     if (outcome.failure) {
       failed++;
       failures[outcome.failure as PlannedFailureCode]++;
@@ -135,6 +154,7 @@ export function computeFakeTenantPlan(tenant: FakeTenant): FakeTenantPlan {
     failures,
     warnings,
     contactNotMapped: { noPersonId, personNotInCdp },
+    persons: { seen: personsSeen, found: personsFound },
     owners,
     emptyBodyWithAttachments,
     attachments: { total: attachmentsTotal, byOutcome, byDeclaredKind, okBytes },

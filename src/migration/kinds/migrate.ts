@@ -5,13 +5,23 @@
  */
 import type { CrmNoteResult } from '../../crm/crm-note.js';
 import type { RunDoc } from '../../db/documents.js';
-import { type PageMode, severityOf } from '../../domain.js';
+import type { PageMode } from '../../domain.js';
 import { createCrmPageSource } from '../crm-page-source.js';
+import { checkHalt, pageFiguresOf } from '../halt-check.js';
 import { migratedNoteOf } from '../migrated-note.js';
+import { pageOutcomeOf } from '../page-buckets.js';
 import { type PreparedNotes, prepareNotes, type Problem } from '../prepare-notes.js';
-import { countByReason, recordProblems } from '../problem-log.js';
-import { shouldHalt } from '../run-counters.js';
-import type { PageOutcome, PageStep, RunKindDeps, RunKindModule, RunStepContext } from '../run-step.js';
+import { recordProblems } from '../problem-log.js';
+import { addProblems, problemTallyOf } from '../problem-tally.js';
+import { warningRate } from '../run-counters.js';
+import type {
+  HaltDecision,
+  PageOutcome,
+  PageStep,
+  RunKindDeps,
+  RunKindModule,
+  RunStepContext,
+} from '../run-step.js';
 import { validateRun } from '../validate-run.js';
 
 interface MigratePlan {
@@ -22,12 +32,19 @@ interface MigratePlan {
 
 export const migrateKind: RunKindModule = {
   kind: 'migrate',
-  policy: { requiresFlag: true, refusedAfterSuccess: true, completesMigration: true },
+  policy: {
+    requiresFlag: true,
+    refusedAfterSuccess: true,
+    completesMigration: true,
+    failuresShownByDefault: true,
+    acceptsOptions: [],
+  },
   async begin(deps, ctx) {
     // A first run into an empty company never pays for the existence check.
     const companyHasNotes = await deps.contactNotes.hasLegacyNotes(ctx.run.company_sso_id);
     return createMigrateStep(deps, ctx, companyHasNotes);
   },
+  resumeFieldsOf: (from) => ({ problem_tally: problemTallyOf(from) }),
 };
 
 /**
@@ -47,6 +64,9 @@ function createMigrateStep(
 ): PageStep<CrmNoteResult, MigratePlan> {
   const { run } = ctx;
   const allowlist = new Set(deps.config.noteTypeAllowlist);
+  // The run's problems so far (resumed from the checkpoint) and the last committed page's figures.
+  let tally = problemTallyOf(run);
+  let lastPage: PageFigures | null = null;
   return {
     source: createCrmPageSource(deps.extractor, run.cid, run.page_size),
     async prepare(page, pageCtx, signal) {
@@ -64,20 +84,42 @@ function createMigrateStep(
       );
       return { page: page.position.page, mode, prepared };
     },
-    commit: (plan) => writeAndTally(deps, run, plan),
-    haltAfter(counters, page) {
-      if (!shouldHalt(counters, deps.config.maxFailureRate)) return null;
+    async commit(plan) {
+      const { outcome, problems } = await writeAndTally(deps, run, plan);
+      tally = addProblems(tally, problems);
+      lastPage = pageFiguresOf({ companySsoId: run.company_sso_id, ...plan.prepared, problems });
+      return { ...outcome, runFields: { problem_tally: tally } };
+    },
+    haltAfter(counters, page): HaltDecision | null {
+      if (!lastPage) return null;
+      const verdict = checkHalt(
+        { companySsoId: run.company_sso_id, counters, page, pageFigures: lastPage, runTally: tally },
+        deps.config,
+      );
+      if (!verdict) return null;
       return {
-        reason: `failure_rate ${counters.failure_rate.toFixed(4)} > MAX_FAILURE_RATE ${deps.config.maxFailureRate} after page ${page}`,
-        logFields: { failure_rate: counters.failure_rate },
+        reason: verdict.reason,
+        runFields: { halt_diagnosis: verdict.diagnosis },
+        logFields: {
+          trigger: verdict.trigger,
+          failure_rate: counters.failure_rate,
+          warning_rate: warningRate(counters),
+          halt_diagnosis: verdict.diagnosis,
+        },
       };
     },
     finish: (counters, unaccountedIds) => validateRun(deps, run, counters, unaccountedIds),
   };
 }
 
+type PageFigures = ReturnType<typeof pageFiguresOf>;
+
 /** The idempotent write, the failure log, and the page's tally: every note in exactly one bucket. */
-async function writeAndTally(deps: RunKindDeps, run: RunDoc, plan: MigratePlan): Promise<PageOutcome> {
+async function writeAndTally(
+  deps: RunKindDeps,
+  run: RunDoc,
+  plan: MigratePlan,
+): Promise<{ outcome: PageOutcome; problems: Problem[] }> {
   const { prepared } = plan;
   const started = performance.now();
   const batch = await deps.contactNotes.createNotesBatch(
@@ -105,26 +147,15 @@ async function writeAndTally(deps: RunKindDeps, run: RunDoc, plan: MigratePlan):
   await recordProblems(deps, scopeOf(run, plan.page), problems);
   const failure_log_ms = Math.round(performance.now() - started) - write_ms;
 
-  const written = new Set([...batch.writtenIds, ...prepared.skippedIds]);
-  const failedIds = new Set(problems.filter((p) => isNoteFailure(p)).map((p) => p.noteId));
-  const warned = new Set(
-    problems.filter((p) => !isNoteFailure(p) && written.has(p.noteId)).map((p) => p.noteId),
-  );
-  return {
-    seen: prepared.seen,
+  const outcome = pageOutcomeOf({
+    prepared,
+    problems,
     migrated,
     skipped,
-    failed: failedIds.size,
-    outOfScope: prepared.outOfScope,
-    withWarnings: warned.size,
-    problemsByReason: countByReason(problems),
-    unaccountedIds: prepared.inScopeIds.filter((id) => !written.has(id) && !failedIds.has(id)),
+    writtenIds: [...batch.writtenIds, ...prepared.skippedIds],
     timings: { ...prepared.timings, write_ms, failure_log_ms },
-  };
-}
-
-function isNoteFailure(p: Problem): boolean {
-  return severityOf(p.reasonCode) === 'failure';
+  });
+  return { outcome, problems };
 }
 
 function scopeOf(run: RunDoc, page: number) {

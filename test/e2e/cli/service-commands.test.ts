@@ -120,6 +120,82 @@ describe('operating a running service from the CLI', () => {
     expect(rows.length - 1).toBe(plan.warnings.OWNER_NOT_MAPPED);
   });
 
+  it('forecasts a migrated CID with `forecast --watch` and `trigger --kind dry-run`: nothing left to migrate (#13)', async () => {
+    const plan = crm.plan(tenant.cid);
+    const forecast = await runCli(
+      ['forecast', '--cid', tenant.cid, '--company', tenant.companySsoId, '--watch', '--verify-attachments'],
+      { env: cliEnv(), timeoutMs: 120_000 },
+    );
+    expect(forecast.code).toBe(0);
+    expect(forecast.stdout).toContain(
+      `Forecast for CID ${tenant.cid} (dry run, nothing written; attachments downloaded and checked)`,
+    );
+    expect(forecast.stdout).toContain(`would migrate 0 · skip (already in CDP) ${plan.expectedMigrated} ·`);
+    expect(forecast.stdout).toContain('estimated duration of the real run: ~');
+    const last = JSON.parse(forecast.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(last).toMatchObject({
+      kind: 'dry_run',
+      status: 'completed_success',
+      options: { verify_attachments: true },
+      forecast: { migrated: 0, skipped: plan.expectedMigrated, terminal_status: 'completed_success' },
+    });
+
+    const triggered = await runCli(
+      ['trigger', '--cid', tenant.cid, '--company', tenant.companySsoId, '--kind', 'dry-run'],
+      {
+        env: cliEnv(),
+      },
+    );
+    expect(triggered.code).toBe(0);
+    const watched = await runCli(['status', '--cid', tenant.cid, '--watch'], {
+      env: cliEnv(),
+      timeoutMs: 120_000,
+    });
+    expect(watched.stdout).toContain('URL-checked only');
+    const dryRunId = (JSON.parse(triggered.stdout) as { run_id: string }).run_id;
+    const records = await runCli(['failures', '--cid', tenant.cid, '--kind', 'dry-run', '--run', dryRunId], {
+      env: cliEnv(),
+    });
+    expect(records.code).toBe(0);
+    const kinds = new Set(
+      records.stdout
+        .trim()
+        .split('\n')
+        .map((l) => (JSON.parse(l) as { kind: string }).kind),
+    );
+    expect([...kinds]).toEqual(['dry_run']);
+    // The migration's export is unchanged by the dry runs' records.
+    const migration = await runCli(['failures', '--cid', tenant.cid], { env: cliEnv() });
+    expect(
+      migration.stdout
+        .trim()
+        .split('\n')
+        .every((l) => l.includes('"kind":"migrate"')),
+    ).toBe(true);
+  });
+
+  it('refuses hostile forecast and dry-run options with exit 2', async () => {
+    const verifyMigrate = await runCli(
+      ['trigger', '--cid', '5999', '--company', 'co', '--kind', 'migrate', '--verify-attachments'],
+      { env: cliEnv() },
+    );
+    expect(verifyMigrate.code).toBe(2);
+    expect(verifyMigrate.stderr).toContain(
+      '400 VALIDATION_ERROR: verify_attachments does not apply to kind migrate',
+    );
+    const badCid = await runCli(['forecast', '--cid', '1; rm -rf /', '--company', 'co'], { env: cliEnv() });
+    expect(badCid).toMatchObject({ code: 2 });
+    expect(badCid.stderr).toContain('--cid must be a positive integer');
+    const badCompany = await runCli(['forecast', '--cid', '5999', '--company', '{"$ne":1}'], {
+      env: cliEnv(),
+    });
+    expect(badCompany.code).toBe(2);
+    expect(badCompany.stderr).toContain('company_sso_id must be');
+    const badKind = await runCli(['failures', '--cid', '1', '--kind', 'teleport'], { env: cliEnv() });
+    expect(badKind.code).toBe(2);
+    expect(badKind.stderr).toContain('--kind must be one of migrate, dry-run, got "teleport"');
+  });
+
   it('rejects bad arguments with exit 2 and a message naming the option', async () => {
     const badCid = await runCli(['status', '--cid', '{"$ne":null}'], { env: cliEnv() });
     expect(badCid).toMatchObject({ code: 2 });
@@ -130,7 +206,7 @@ describe('operating a running service from the CLI', () => {
       env: cliEnv(),
     });
     expect(badKind).toMatchObject({ code: 2 });
-    expect(badKind.stderr).toContain('--kind must be one of migrate, got "teleport"');
+    expect(badKind.stderr).toContain('--kind must be one of migrate, dry-run, got "teleport"');
     const unreachable = await runCli(['status', '--cid', '1'], {
       env: { NOTES_MIGRATOR_URL: 'http://127.0.0.1:9' },
     });
@@ -180,13 +256,18 @@ describe('notes-migrator demo', () => {
     const demoDb = `${t.dbName}_demo`;
     const demoUri = new URL(t.uri);
     demoUri.pathname = `/${demoDb}`;
-    const demo = await runCli(['demo', '--notes', '400', '--cid', '5301', '--expect-plan'], {
+    const demo = await runCli(['demo', '--notes', '400', '--cid', '5301', '--expect-plan', '--dry-run'], {
       env: { MONGODB_URI: demoUri.toString() },
       timeoutMs: 240_000,
     });
     await t.client.db(demoDb).dropDatabase();
     expect(demo.stdout).toContain('Migration of CID 5301 → completed_success');
     expect(demo.stdout).toContain('Planted by the fake CRM vs observed: all match');
+    // The forecast first (#13), then the migration it predicted, figure for figure.
+    expect(demo.stdout).toContain(
+      'Forecast for CID 5301 (dry run, nothing written; attachments downloaded and checked)',
+    );
+    expect(demo.stdout).toMatch(/Forecast of run [0-9a-f-]+ vs the real run: all match/);
     // The audit stamp (#12): who triggered it (over HTTP, from the CLI's client) and what shaped it.
     expect(demo.stdout).toContain('kind migrate · mode restart · triggered by ops (cli)');
     expect(demo.stdout).toMatch(

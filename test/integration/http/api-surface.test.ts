@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 
 import { ERROR_CATALOG } from '../../../src/error-catalog.js';
 import { createApiRouters } from '../../../src/http/create-http-app.js';
-import { makeCrmNote, makeRun } from '../../fixtures/builders.js';
+import { makeCreatorUser, makeCrmNote, makeRun } from '../../fixtures/builders.js';
 import { buildApiDeps, call, metricValue, startApi } from '../../helpers/api-server.js';
 import { createMemoryCrm } from '../../helpers/memory-crm.js';
 import { createRunHarness } from '../../helpers/run-harness.js';
@@ -75,6 +75,7 @@ describe('metrics', () => {
     await t.collections.contacts.insertMany(
       [0, 1, 2, 3].map((i) => ({ _id: `m-${i}`, company_sso_id: `co-${cid}`, crm_data: { id: String(i) } })),
     );
+    await t.collections.users.insertOne(makeCreatorUser(`co-${cid}`));
     const h = createRunHarness({
       repos: t.repos,
       extractor: createMemoryCrm(notes),

@@ -7,7 +7,7 @@ import { startMigrationWorker } from '../../../src/jobs/migration-worker.js';
 import { createSilentLogger } from '../../../src/logger.js';
 import { executeRun } from '../../../src/migration/execute-run.js';
 import type { NormalizeHtml } from '../../../src/migration/pipeline-ports.js';
-import { makeCrmNote } from '../../fixtures/builders.js';
+import { makeCreatorUser, makeCrmNote } from '../../fixtures/builders.js';
 import { call, startApi } from '../../helpers/api-server.js';
 import { trackResource } from '../../helpers/leak-check.js';
 import { createMemoryCrm } from '../../helpers/memory-crm.js';
@@ -102,6 +102,7 @@ describe('job dashboard', () => {
         crm_data: { id: n.crmPersonId! },
       })),
     );
+    await t.collections.users.insertOne(makeCreatorUser(companySsoId));
     await t.repos.featureFlags.setFlag(cid, MIGRATION_FLAG, true, new Date());
     const crm = createMemoryCrm(notes);
     const h = createRunHarness({ repos: t.repos, extractor: crm, normalizeHtml: passThrough, pageSize: 3 });

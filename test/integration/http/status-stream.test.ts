@@ -4,7 +4,7 @@ import type { CrmNote } from '../../../src/crm/crm-note.js';
 import type { StatusFeedKind } from '../../../src/http/run-status-feed.js';
 import { createLogger } from '../../../src/logger.js';
 import type { NormalizeHtml } from '../../../src/migration/pipeline-ports.js';
-import { makeCrmNote, makeRun } from '../../fixtures/builders.js';
+import { makeCreatorUser, makeCrmNote, makeRun } from '../../fixtures/builders.js';
 import { type ApiUnderTest, call, metricValue, startApi } from '../../helpers/api-server.js';
 import { createMemoryCrm } from '../../helpers/memory-crm.js';
 import { createRunHarness } from '../../helpers/run-harness.js';
@@ -33,6 +33,7 @@ async function tenant(count: number) {
       crm_data: { id: n.crmPersonId! },
     })),
   );
+  await t.collections.users.insertOne(makeCreatorUser(companySsoId));
   const crm = createMemoryCrm(notes);
   const h = createRunHarness({ repos: t.repos, extractor: crm, normalizeHtml: passThrough, pageSize: 3 });
   await h.enableFlag(cid);

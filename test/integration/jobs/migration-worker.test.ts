@@ -7,7 +7,7 @@ import { type MigrationWorker, startMigrationWorker } from '../../../src/jobs/mi
 import { createSilentLogger } from '../../../src/logger.js';
 import { createTriggerDeps } from '../../../src/migration/run-deps.js';
 import { triggerMigration } from '../../../src/migration/trigger-migration.js';
-import { makeConfigStamp, makeCrmNote } from '../../fixtures/builders.js';
+import { makeConfigStamp, makeCreatorUser, makeCrmNote } from '../../fixtures/builders.js';
 import { trackResource } from '../../helpers/leak-check.js';
 import { createMemoryCrm } from '../../helpers/memory-crm.js';
 import { createRunHarness } from '../../helpers/run-harness.js';
@@ -30,6 +30,7 @@ async function setup(changeStreams: 'auto' | 'off', processEveryMs: number) {
       crm_data: { id: n.crmPersonId! },
     })),
   );
+  await t.collections.users.insertOne(makeCreatorUser(companySsoId));
   const crm = createMemoryCrm(notes);
   const harness = createRunHarness({
     repos: t.repos,

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { CrmNote } from '../../../src/crm/crm-note.js';
 import type { Repositories } from '../../../src/db/repositories.js';
 import { normalizeNoteHtml } from '../../../src/normalize/normalize-note-html.js';
-import { makeCrmNote } from '../../fixtures/builders.js';
+import { makeCreatorUser, makeCrmNote } from '../../fixtures/builders.js';
 import { createMemoryCrm } from '../../helpers/memory-crm.js';
 import { createRunHarness } from '../../helpers/run-harness.js';
 import { useTestDb } from '../../helpers/test-db.js';
@@ -46,6 +46,7 @@ async function tenant(count: number, pageSize: number, opts: { unmapped?: (i: nu
         crm_data: { id: n.crmPersonId! },
       })),
   );
+  await t.collections.users.insertOne(makeCreatorUser(companySsoId));
   const crm = createMemoryCrm(notes);
   const probe: Probe = { writes: [], checkpoints: [], peakFetches: 0, normalized: [] };
   let inFlight = 0;

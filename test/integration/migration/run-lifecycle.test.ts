@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import type { CrmNote } from '../../../src/crm/crm-note.js';
-import { makeCrmNote } from '../../fixtures/builders.js';
+import { makeCreatorUser, makeCrmNote } from '../../fixtures/builders.js';
 import { createMemoryCrm } from '../../helpers/memory-crm.js';
 import { createRunHarness } from '../../helpers/run-harness.js';
 import { useTestDb } from '../../helpers/test-db.js';
@@ -161,6 +161,7 @@ describe('run lifecycle', () => {
         crm_data: { id: n.crmPersonId! },
       })),
     );
+    await t.collections.users.insertOne(makeCreatorUser(`co-${cid}`));
     const h = createRunHarness({
       repos: t.repos,
       extractor: createMemoryCrm(notes),
@@ -297,6 +298,66 @@ describe('one CID, one worker', () => {
       notes_processed: 9,
     });
     expect(await t.collections.contactNotes.countDocuments({ company_sso_id: companySsoId })).toBe(9);
+  });
+});
+
+describe('the dry run on the shared loop (#13)', () => {
+  it('stops after the current page when an operator cancels, having written nothing but its records', async () => {
+    const { cid, companySsoId, crm, h } = await tenant(9, { pagePrefetch: 0, unmappedPersons: [1] });
+    const { runId } = await h.trigger({ cid, kind: 'dry_run' });
+    crm.beforePage = async (page) => {
+      if (page === 2) await t.repos.runs.requestCancel(cid, new Date());
+    };
+    await h.execute(runId);
+    expect(await t.repos.runs.get(runId)).toMatchObject({
+      kind: 'dry_run',
+      status: 'cancelled',
+      checkpoint: { page: 2 },
+      notes_processed: 6,
+      notes_migrated: 5,
+      notes_failed: 1,
+      forecast: { pages: 2, outcome: null },
+    });
+    expect(await t.collections.contactNotes.countDocuments({ company_sso_id: companySsoId })).toBe(0);
+    expect(await t.collections.failures.countDocuments({ run_id: runId, kind: 'dry_run' })).toBe(1);
+    expect(await t.repos.locks.get(cid)).toBeNull();
+  });
+
+  it('fences out a dry-run worker whose lease expired: the forecast is the new owner’s, nothing counted twice', async () => {
+    const { cid, companySsoId, crm, h } = await tenant(9, { unmappedPersons: [4, 8] });
+    const { runId } = await h.trigger({ cid, kind: 'dry_run' });
+    let release!: () => void;
+    const paused = new Promise<void>((r) => (release = r));
+    let bDone: Promise<unknown> | undefined;
+    crm.beforePage = async (page) => {
+      if (page !== 2 || bDone) return;
+      await t.collections.locks.updateOne({ _id: cid }, { $set: { expires_at: new Date(Date.now() - 1) } });
+      crm.beforePage = undefined;
+      bDone = h.execute(runId, 'worker-b');
+      await bDone;
+      release();
+    };
+    const a = h.execute(runId, 'worker-a');
+    await paused;
+    expect(await bDone).toEqual({ kind: 'finished', status: 'completed_success' });
+    expect(await a).toEqual({ kind: 'lease-lost' });
+    const run = await t.repos.runs.get(runId);
+    expect(run).toMatchObject({
+      owner: 'worker-b',
+      notes_processed: 9,
+      notes_migrated: 7,
+      notes_failed: 2,
+      problem_tally: { by_reason: { CONTACT_NOT_MAPPED: 2 } },
+      forecast: {
+        pages: 3,
+        persons_seen: { ids: expect.any(Array) },
+        outcome: { status: 'halted', halt_page: 2 },
+      },
+    });
+    expect(run?.forecast?.persons_seen.ids).toHaveLength(9);
+    expect(run?.forecast?.persons_found.ids).toHaveLength(7);
+    expect(await t.repos.failures.countByReason(runId)).toEqual({ CONTACT_NOT_MAPPED: 2 });
+    expect(await t.collections.contactNotes.countDocuments({ company_sso_id: companySsoId })).toBe(0);
   });
 });
 

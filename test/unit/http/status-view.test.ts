@@ -42,6 +42,70 @@ describe('status view', () => {
       kind: 'migrate',
       triggered_by: null,
       config: null,
+      options: {},
+      halt_diagnosis: null,
+      forecast: null,
+    });
+  });
+
+  it('shows a halt diagnosis, the run options and a dry run’s forecast (#13)', () => {
+    const diagnosis = {
+      reason_code: 'CONTACT_NOT_MAPPED' as const,
+      share: 0.9,
+      count: 450,
+      sample_note_ids: ['1', '2'],
+      hint: 'contacts of company co are not in CDP',
+      systemic: true,
+    };
+    const halted = makeRun({ status: 'halted', halt_diagnosis: diagnosis });
+    expect(toStatusView(halted)).toMatchObject({ halt_diagnosis: diagnosis, forecast: null, options: {} });
+
+    const dry = makeRun({
+      kind: 'dry_run',
+      options: { verify_attachments: true },
+      notes_processed: 10,
+      notes_migrated: 9,
+      notes_failed: 1,
+      failure_rate: 0.1,
+      problem_tally: {
+        by_reason: { CONTACT_NOT_MAPPED: 1, OWNER_NOT_MAPPED: 2 },
+        samples: { CONTACT_NOT_MAPPED: ['7'], OWNER_NOT_MAPPED: ['3', '4'] },
+      },
+      forecast: {
+        verify_attachments: true,
+        pages: 1,
+        read_ms: 40,
+        persons_seen: { ids: ['p1', 'p2'], sketch: null },
+        persons_found: { ids: ['p1'], sketch: null },
+        owners: { by_crm_user_id: 7, by_email: 0, unmapped: 2 },
+        attachments: {
+          declared: 0,
+          would_store: 0,
+          would_store_bytes: 0,
+          blocked: 0,
+          blocked_hosts: [],
+          blocked_elsewhere: 0,
+        },
+        would_halt: null,
+        outcome: null,
+        estimated_duration: null,
+      },
+    });
+    expect(toStatusView(dry)).toMatchObject({
+      kind: 'dry_run',
+      options: { verify_attachments: true },
+      forecast: {
+        complete: false,
+        migrated: 9,
+        failed: 1,
+        failures_by_reason: { CONTACT_NOT_MAPPED: 1 },
+        warnings_by_reason: { OWNER_NOT_MAPPED: 2 },
+        contacts: { persons_seen: 2, persons_found: 1, exact: true },
+        owners: { by_crm_user_id: 7, by_email: 0, unmapped: 2 },
+        terminal_status: null,
+        attachments: { verified: true },
+        diagnosis: { reason_code: 'CONTACT_NOT_MAPPED', systemic: false, sample_note_ids: ['7'] },
+      },
     });
   });
 

@@ -28,7 +28,10 @@ function boundaryLinter(): ESLint {
   });
 }
 
-describe('import boundaries (lint)', () => {
+/** A full ESLint run (parser, plugins, type-free rules) takes seconds on a loaded 2-core machine. */
+const ESLINT_TIMEOUT_MS = 30_000;
+
+describe('import boundaries (lint)', { timeout: ESLINT_TIMEOUT_MS }, () => {
   it('reports a wrong-way import (adapter → migration, migration → http) and nothing else', async () => {
     const results = await boundaryLinter().lintFiles(['src/**/*.ts']);
     const reported = results

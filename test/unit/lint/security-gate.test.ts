@@ -104,7 +104,10 @@ async function lint(config: Linter.Config[], file: string) {
   return result!.messages;
 }
 
-describe('security gate configuration (issue #18)', () => {
+/** A full ESLint run (parser, plugins, type-free rules) takes seconds on a loaded 2-core machine. */
+const ESLINT_TIMEOUT_MS = 30_000;
+
+describe('security gate configuration (issue #18)', { timeout: ESLINT_TIMEOUT_MS }, () => {
   it('reports every rule it switches on, on a fixture with one violation each', async () => {
     const messages = await lint(gateConfig, 'src/violations.ts');
     expect(messages.filter((m) => m.fatal)).toEqual([]);

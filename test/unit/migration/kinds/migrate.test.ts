@@ -6,7 +6,11 @@ import type { NewFailure } from '../../../../src/db/failures-repository.js';
 import { createSilentLogger } from '../../../../src/logger.js';
 import { migrateKind } from '../../../../src/migration/kinds/migrate.js';
 import { fingerprintOf } from '../../../../src/migration/note-fingerprint.js';
-import type { AttachmentInput, NormalizeHtml } from '../../../../src/migration/pipeline-ports.js';
+import type {
+  AttachmentInput,
+  AttachmentRehoster,
+  NormalizeHtml,
+} from '../../../../src/migration/pipeline-ports.js';
 import type { PageOutcome, RunKindDeps } from '../../../../src/migration/run-step.js';
 import { createContactResolver } from '../../../../src/resolve/contact-resolver.js';
 import { createOwnerResolver } from '../../../../src/resolve/owner-resolver.js';
@@ -71,6 +75,27 @@ function harness(
   const existing = new Set<string>();
   const calls = { existingLookups: 0, normalized: 0, attachmentNotes: 0 };
   const contacts = options.contacts ?? { '42': 'contact-42', '43': 'contact-43' };
+  const attachments: AttachmentRehoster = {
+    process: (_co, noteId, inputs: readonly AttachmentInput[]) => {
+      calls.attachmentNotes++;
+      const good = inputs.filter((i) => i.fileName !== options.failAttachmentNamed);
+      const bad = inputs.filter((i) => i.fileName === options.failAttachmentNamed);
+      return Promise.resolve({
+        attachments: good.map((i) => ({
+          type: i.kind === 'image' ? ('image' as const) : ('doc' as const),
+          url: `https://cdp/${noteId}/${i.fileName}`,
+          file_name: i.fileName ?? 'x',
+          file_size_in_byte: 3,
+        })),
+        problems: bad.map((i) => ({
+          reasonCode: 'ATTACHMENT_DOWNLOAD_FAILED' as const,
+          url: i.url,
+          fileName: i.fileName,
+          message: 'HTTP 500',
+        })),
+      });
+    },
+  };
   const deps: RunKindDeps = {
     contacts: createContactResolver({
       contacts: {
@@ -107,27 +132,8 @@ function harness(
       calls.normalized++;
       return normalize(html);
     },
-    attachments: {
-      process: (_co, noteId, inputs: readonly AttachmentInput[]) => {
-        calls.attachmentNotes++;
-        const good = inputs.filter((i) => i.fileName !== options.failAttachmentNamed);
-        const bad = inputs.filter((i) => i.fileName === options.failAttachmentNamed);
-        return Promise.resolve({
-          attachments: good.map((i) => ({
-            type: i.kind === 'image' ? ('image' as const) : ('doc' as const),
-            url: `https://cdp/${noteId}/${i.fileName}`,
-            file_name: i.fileName ?? 'x',
-            file_size_in_byte: 3,
-          })),
-          problems: bad.map((i) => ({
-            reasonCode: 'ATTACHMENT_DOWNLOAD_FAILED' as const,
-            url: i.url,
-            fileName: i.fileName,
-            message: 'HTTP 500',
-          })),
-        });
-      },
-    },
+    attachments,
+    vetAttachments: { urls: attachments, downloads: attachments },
     contactNotes: {
       createNotesBatch(notes): Promise<NotesBatchResult> {
         const out: NotesBatchResult = { migrated: 0, skipped: 0, failed: [], writtenIds: [] };
@@ -160,7 +166,7 @@ function harness(
       listForContact: unused,
     },
     extractor: { listPersonNotes: unused, probeOrganization: unused },
-    config: { noteTypeAllowlist: [1, 6], maxFailureRate: 0.01, matchPctThreshold: 0.99 },
+    config: { noteTypeAllowlist: [1, 6], maxFailureRate: 0.01, maxWarningRate: 0.5, matchPctThreshold: 0.99 },
     failures: {
       recordMany: (f) => {
         failures.push(...f);
