@@ -105,15 +105,7 @@ export function toTenantItem(run: RunDoc): TenantItem {
   return { ...item, display: displayOf(item) };
 }
 
-/**
- * The halt diagnosis's hint when the run has one (a field of #13's halts, read defensively so the
- * list works on runs stored before it), else the halt reason or the error message.
- */
+/** The halt diagnosis's hint when the run has one (#13), else the halt reason or the error message. */
 function hintOf(run: RunDoc): string | null {
-  const diagnosis: unknown = Reflect.get(run, 'halt_diagnosis');
-  if (typeof diagnosis === 'object' && diagnosis !== null) {
-    const hint: unknown = Reflect.get(diagnosis, 'hint');
-    if (typeof hint === 'string' && hint !== '') return hint;
-  }
-  return run.halt_reason ?? run.error?.message ?? null;
+  return run.halt_diagnosis?.hint ?? run.halt_reason ?? run.error?.message ?? null;
 }

@@ -178,6 +178,9 @@ async function startFromForm(page: Page, kind: string) {
   await form.getByLabel('CID', { exact: true }).fill(tenant.cid);
   await form.getByLabel('Company (company_sso_id)').fill(tenant.companySsoId);
   await form.getByLabel('Kind').selectOption(kind);
+  // A dry run predicts download and type problems only when it downloads the attachments (#13).
+  const verify = form.locator('input[name="verify_attachments"]');
+  if (kind === 'dry_run' && (await verify.count()) > 0) await verify.check();
   await form.getByRole('button', { name: 'Start…' }).click();
   const dialog = page.getByRole('dialog');
   await expect.poll(() => dialog.isVisible()).toBe(true);
@@ -194,6 +197,8 @@ const api = async (method: 'GET' | 'POST', url: string, body?: unknown) => {
 };
 
 let migrateRunId = '';
+/** Whether the service offered a dry run (then the run page must set the forecast beside the actual). */
+let dryRunOffered = false;
 
 describe('the operator console in Chromium (#17)', () => {
   it('starts runs from the tenants page and shows the migration reach 100 % live, through a cut connection', async () => {
@@ -204,7 +209,8 @@ describe('the operator console in Chromium (#17)', () => {
     const kinds = await page
       .locator('#start-form select[name=kind] option')
       .evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
-    if (kinds.includes('dry_run')) {
+    dryRunOffered = kinds.includes('dry_run');
+    if (dryRunOffered) {
       await startFromForm(page, 'dry_run');
       await expect
         .poll(() => page.locator(`tr[data-cid="${tenant.cid}"] [data-field="kind"]`).textContent(), {
@@ -332,6 +338,21 @@ describe('the operator console in Chromium (#17)', () => {
     );
     expect(csv.length - 1).toBeGreaterThanOrEqual(records.length); // details with newlines span lines
     process.stdout.write(`downloaded CSV: ${file} (${records.length} records)\n`);
+
+    // The dry run's forecast beside the actual run: every figure and reason code the same.
+    const comparison = page.locator('#forecast-vs-actual tbody tr');
+    if (dryRunOffered) {
+      const figures = await comparison.evaluateAll((rows) =>
+        rows.map((r) => [
+          (r as HTMLElement).dataset.figure,
+          r.querySelector('[data-field="same"]')?.textContent,
+        ]),
+      );
+      expect(figures.length).toBeGreaterThan(9);
+      expect(figures.filter(([, same]) => same !== 'yes')).toEqual([]);
+    } else {
+      expect(await comparison.count()).toBe(0);
+    }
 
     const rollback = page.locator('button[data-action="rollback"]');
     if ((await rollback.count()) > 0) {

@@ -17,7 +17,7 @@ import { AppError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { toFailureView } from '../failure-routes.js';
 import { optionalPatternSchema, parseInput } from '../parse-input.js';
-import { readReasonCounts, readRunOrThrow, RunPathSchema } from '../run-routes.js';
+import { readReasonCounts, readRunOrThrow, type ReasonCount, RunPathSchema } from '../run-routes.js';
 import { readTenantList, TenantsQuerySchema } from '../tenant-routes.js';
 import { createConsoleAssets } from './console-assets.js';
 import {
@@ -34,6 +34,7 @@ import {
   CONSOLE_WAVES_PATH,
   wavePageHref,
 } from './console-paths.js';
+import type { ForecastPair } from './forecast-section.js';
 import { html, type SafeHtml } from './html.js';
 import { renderRunPage } from './run-page.js';
 import { CONSOLE_PAGE_SIZES, renderTenantsPage } from './tenants-page.js';
@@ -148,7 +149,7 @@ export function registerConsoleRoutes(router: Router, deps: ConsoleRouteDeps): v
         reasons,
         samples,
         history,
-        counterpart: counterpartOf(run, history),
+        forecastPair: await readForecastPair(deps.failures, run, history, reasons),
         capabilities: caps(),
       });
     }),
@@ -190,16 +191,24 @@ export function registerConsoleRoutes(router: Router, deps: ConsoleRouteDeps): v
 }
 
 /**
- * The other half of a forecast pair: for a dry run, the first real run after it; for a real
- * run, the newest dry run before it. `history` is newest first.
+ * The forecast pair this run belongs to: for a dry run, the first real run after it; for a real
+ * run, the newest dry run before it (`history` is newest first). Null when there is none.
  */
-function counterpartOf(run: RunDoc, history: readonly RunDoc[]): RunDoc | null {
-  const isDry = (r: RunDoc) => String(runKindOf(r)) === 'dry_run';
+async function readForecastPair(
+  failures: Pick<FailuresRepository, 'countByReason'>,
+  run: RunDoc,
+  history: readonly RunDoc[],
+  reasons: readonly ReasonCount[],
+): Promise<ForecastPair | null> {
+  const isDry = (r: RunDoc) => runKindOf(r) === 'dry_run';
   if (isDry(run)) {
-    const later = history.filter((r) => !isDry(r) && r.created_at > run.created_at);
-    return later.at(-1) ?? null;
+    const real = history.filter((r) => !isDry(r) && r.created_at > run.created_at).at(-1);
+    return real
+      ? { dryRun: run, realRun: real, realReasons: await readReasonCounts(failures, real._id) }
+      : null;
   }
-  return history.find((r) => isDry(r) && r.created_at < run.created_at) ?? null;
+  const dry = history.find((r) => isDry(r) && r.created_at < run.created_at);
+  return dry ? { dryRun: dry, realRun: run, realReasons: reasons } : null;
 }
 
 function renderErrorPage(e: AppError, capabilities: ConsoleCapabilities): SafeHtml {

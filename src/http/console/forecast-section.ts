@@ -1,55 +1,122 @@
 /**
- * The forecast next to the actual run (#17, DESIGN.md §11.3): a dry run's predicted figures — its
- * own counters, and the outcome it stores in `forecast.outcome` (#13) — beside the real run's,
- * with whether each matches. Either run of the pair may be the page's; the dry run is the one
- * whose kind is `dry_run`.
+ * The forecast on the run page (#17, DESIGN.md §11.3, the dry run of #13): a dry run's predicted
+ * figures — outcome, would-halt, coverage, blocked hosts, estimated duration — and, when a real
+ * run followed it (or preceded it, on the real run's page), the two side by side, figure by
+ * figure and reason code by reason code, with whether each matches.
  */
 import type { RunDoc } from '../../db/documents.js';
 import { runKindOf } from '../../domain.js';
+import { type ForecastView, forecastViewOf } from '../../migration/forecast.js';
+import type { ReasonCount } from '../run-routes.js';
+import { formatDuration, NO_VALUE, statusLabel } from '../tenant-view.js';
+import { definitionList } from './console-layout.js';
 import { runPageHref } from './console-paths.js';
 import { html, type SafeHtml } from './html.js';
 
 type Figure = string | number | null;
 
-/** `forecast.outcome` of a dry run (#13), read without trusting its shape. */
-function outcomeOf(dryRun: RunDoc): { status: Figure; matchPct: Figure; haltPage: Figure } {
-  const forecast: unknown = Reflect.get(dryRun, 'forecast');
-  const outcome: unknown =
-    typeof forecast === 'object' && forecast !== null ? Reflect.get(forecast, 'outcome') : null;
-  const read = (key: string): Figure => {
-    if (typeof outcome !== 'object' || outcome === null) return null;
-    const v: unknown = Reflect.get(outcome, key);
-    return typeof v === 'number' || typeof v === 'string' ? v : null;
-  };
-  return { status: read('status'), matchPct: read('match_pct'), haltPage: read('halt_page') };
+const pct = (v: number | null) => (v === null ? null : `${(v * 100).toFixed(2)} %`);
+const count = (n: number) => n.toLocaleString('en-US');
+
+/** The forecast of a dry run, as the dry run's own page shows it. */
+export function renderForecast(view: ForecastView): SafeHtml {
+  const a = view.attachments;
+  const halt = view.would_halt;
+  return html`<section class="panel" aria-labelledby="forecast-title" id="forecast">
+    <h2 id="forecast-title">Forecast${view.complete ? '' : ' (so far)'}</h2>
+    <p>A dry run writes nothing to contact_notes or S3: these are the figures a migration would report.</p>
+    ${definitionList([
+      [
+        'Would end',
+        view.terminal_status ? statusLabel(view.terminal_status) : 'known when every page is read',
+      ],
+      ['Would migrate', count(view.migrated)],
+      ['Would skip (already in CDP)', count(view.skipped)],
+      ['Out of scope', count(view.out_of_scope)],
+      ['Would fail', count(view.failed)],
+      ['With warnings', count(view.with_warnings)],
+      ['Failure rate', pct(view.failure_rate) ?? NO_VALUE],
+      ['Warning rate', pct(view.warning_rate) ?? NO_VALUE],
+      ['Match', pct(view.match_pct) ?? NO_VALUE],
+      [
+        'Would halt',
+        halt
+          ? `at page ${halt.page} (${halt.trigger.replaceAll('_', ' ')}): ${halt.diagnosis?.hint ?? halt.reason}`
+          : 'no',
+      ],
+      [
+        'Contacts found',
+        `${count(view.contacts.persons_found)} of ${count(view.contacts.persons_seen)} persons${view.contacts.exact ? '' : ' (estimated)'}`,
+      ],
+      [
+        'Owners',
+        `${count(view.owners.by_crm_user_id)} by CRM user id, ${count(view.owners.by_email)} by e-mail, ${count(view.owners.unmapped)} unmapped`,
+      ],
+      [
+        'Attachments',
+        `${count(a.would_store)} of ${count(a.declared)} would be stored (${count(a.would_store_bytes)} bytes${a.verified ? ', downloaded and checked' : ', as CRM declares them'}); ${count(a.blocked)} blocked`,
+      ],
+      [
+        'Blocked hosts',
+        a.blocked_hosts.length === 0
+          ? 'none'
+          : html`<ul class="values">
+              ${a.blocked_hosts.map((h) => html`<li>${h.host}: ${count(h.count)}</li>`)}
+              ${a.blocked_elsewhere > 0 ? html`<li>elsewhere: ${count(a.blocked_elsewhere)}</li>` : ''}
+            </ul>`,
+      ],
+      ['Diagnosis', view.diagnosis ? view.diagnosis.hint : 'no dominant cause'],
+      [
+        'Estimated duration of the real run',
+        view.estimated_duration
+          ? `${formatDuration(view.estimated_duration.total_ms / 1000)} (${view.estimated_duration.basis})`
+          : 'known when every page is read',
+      ],
+    ])}
+  </section>`;
 }
 
-const pct = (v: Figure) => (typeof v === 'number' ? `${(v * 100).toFixed(2)} %` : v);
+export interface ForecastPair {
+  dryRun: RunDoc;
+  realRun: RunDoc;
+  /** Failure records of the real run by reason code. */
+  realReasons: readonly ReasonCount[];
+}
 
-export function renderForecastComparison(pageRun: RunDoc, counterpart: RunDoc): SafeHtml {
-  const isDry = (r: RunDoc) => String(runKindOf(r)) === 'dry_run';
-  const dry = isDry(pageRun) ? pageRun : counterpart;
-  const real = isDry(pageRun) ? counterpart : pageRun;
-  const outcome = outcomeOf(dry);
+/** The forecast and the actual run side by side; null when the dry run has no forecast. */
+export function renderForecastComparison(pair: ForecastPair): SafeHtml {
+  const forecast = forecastViewOf(pair.dryRun);
+  if (!forecast) return html``;
+  const real = pair.realRun;
+  const actualByReason = new Map(pair.realReasons.map((r) => [r.reason_code as string, r.count]));
+  const forecastByReason = new Map<string, number>(
+    Object.entries({ ...forecast.failures_by_reason, ...forecast.warnings_by_reason }),
+  );
+  const codes = [...new Set([...forecastByReason.keys(), ...actualByReason.keys()])].sort();
   const rows: [string, Figure, Figure][] = [
-    ['Migrated', dry.notes_migrated, real.notes_migrated],
-    ['Skipped (already in CDP)', dry.notes_skipped, real.notes_skipped],
-    ['Out of scope', dry.out_of_scope_count, real.out_of_scope_count],
-    ['Failed', dry.notes_failed, real.notes_failed],
-    ['With warnings', dry.notes_with_warnings, real.notes_with_warnings],
-    ['Failure rate', pct(dry.failure_rate), pct(real.failure_rate)],
-    ['Match', pct(outcome.matchPct), pct(real.match_pct)],
-    ['Terminal status', outcome.status, real.status],
-    ['Halt page', outcome.haltPage, real.status === 'halted' ? real.checkpoint.page : null],
+    ['Migrated', forecast.migrated, real.notes_migrated],
+    ['Skipped (already in CDP)', forecast.skipped, real.notes_skipped],
+    ['Out of scope', forecast.out_of_scope, real.out_of_scope_count],
+    ['Failed', forecast.failed, real.notes_failed],
+    ['With warnings', forecast.with_warnings, real.notes_with_warnings],
+    ['Failure rate', pct(forecast.failure_rate), pct(real.failure_rate)],
+    ['Match', pct(forecast.match_pct), pct(real.match_pct)],
+    ['Terminal status', forecast.terminal_status, real.status],
+    ['Halt page', forecast.would_halt?.page ?? null, real.status === 'halted' ? real.checkpoint.page : null],
+    ...codes.map((code): [string, Figure, Figure] => [
+      code,
+      forecastByReason.get(code) ?? 0,
+      actualByReason.get(code) ?? 0,
+    ]),
   ];
-  const cell = (v: Figure) => (v === null ? '—' : typeof v === 'number' ? v.toLocaleString('en-US') : v);
-  return html`<section class="panel" aria-labelledby="forecast-title">
-    <h2 id="forecast-title">Forecast and actual</h2>
+  const cell = (v: Figure) => (v === null ? NO_VALUE : typeof v === 'number' ? count(v) : v);
+  return html`<section class="panel" aria-labelledby="forecast-vs-title">
+    <h2 id="forecast-vs-title">Forecast and actual</h2>
     <table class="forecast" id="forecast-vs-actual">
       <caption>
         Dry run
-        <a class="mono" href="${runPageHref(dry._id)}">${dry._id}</a>
-        against ${String(runKindOf(real))} run
+        <a class="mono" href="${runPageHref(pair.dryRun._id)}">${pair.dryRun._id}</a>
+        against ${runKindOf(real)} run
         <a class="mono" href="${runPageHref(real._id)}">${real._id}</a>
       </caption>
       <thead>
@@ -62,12 +129,13 @@ export function renderForecastComparison(pageRun: RunDoc, counterpart: RunDoc): 
       </thead>
       <tbody>
         ${rows.map(([label, f, a]) => {
-          const same = f === null || a === null ? null : String(f) === String(a);
-          return html`<tr>
+          // A halt page only exists on halted runs: no halt forecast and no halt is a match.
+          const same = f === a || (f !== null && a !== null && String(f) === String(a));
+          return html`<tr data-figure="${label}">
             <th scope="row">${label}</th>
             <td>${cell(f)}</td>
             <td>${cell(a)}</td>
-            <td>${same === null ? '—' : same ? 'yes' : 'no'}</td>
+            <td data-field="same">${same ? 'yes' : 'no'}</td>
           </tr>`;
         })}
       </tbody>

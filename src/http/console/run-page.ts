@@ -6,6 +6,7 @@
  */
 import type { RunDoc } from '../../db/documents.js';
 import { isTerminalStatus, runKindOf } from '../../domain.js';
+import { forecastViewOf } from '../../migration/forecast.js';
 import type { FailureView } from '../failure-routes.js';
 import type { ReasonCount } from '../run-routes.js';
 import { TENANTS_STREAM_PATH } from '../tenant-routes.js';
@@ -13,7 +14,7 @@ import { formatTime, NO_VALUE, statusLabel, type TenantItem, toTenantItem } from
 import { type ConsoleCapabilities, fillTemplate } from './console-capabilities.js';
 import { definitionList, progressBar, renderPage, statusBadge } from './console-layout.js';
 import { CONSOLE_PATH, runPageHref } from './console-paths.js';
-import { renderForecastComparison } from './forecast-section.js';
+import { type ForecastPair, renderForecast, renderForecastComparison } from './forecast-section.js';
 import { hrefOf, html, type SafeHtml } from './html.js';
 import { KIND_EFFECTS, renderStartForm } from './start-form.js';
 import { ratePointsOf, renderBarChart, renderRateChart } from './svg-charts.js';
@@ -26,14 +27,13 @@ export interface RunPageData {
   samples: ReadonlyMap<string, readonly FailureView[]>;
   /** The tenant's runs, newest first. */
   history: readonly RunDoc[];
-  /** The other half of a forecast pair: the dry run before a real run, or the real run after a dry run. */
-  counterpart: RunDoc | null;
+  /** The dry run and the real run that followed it, when this run is one of them. */
+  forecastPair: ForecastPair | null;
   capabilities: ConsoleCapabilities;
 }
 
-/** Fields some kinds store on their run (#13, #14), shown when present. */
+/** Fields some kinds store on their run (#14), shown when present. */
 const KIND_FIGURES = [
-  ['forecast', 'Forecast'],
   ['reconcile', 'Reconcile verdicts'],
   ['repair', 'Repair totals'],
   ['rollback', 'Rollback totals'],
@@ -44,6 +44,7 @@ export function renderRunPage(data: RunPageData): SafeHtml {
   const item = toTenantItem(run);
   const latest = data.history[0]?._id === run._id;
   const live = latest && !isTerminalStatus(run.status);
+  const forecast = forecastViewOf(run);
   const body = html`<p class="crumbs">
       <a href="${hrefOf(CONSOLE_PATH, { q: run.cid })}">Tenant ${run.cid}</a> · company ${run.company_sso_id}
     </p>
@@ -68,8 +69,8 @@ export function renderRunPage(data: RunPageData): SafeHtml {
       <p>${progressBar(run.progress_pct, item.display.progress, `Progress of run ${run._id}`)}</p>
       ${renderCounters(item, run)}
     </section>
-    ${renderActions(data)} ${renderProblems(run)}
-    ${data.counterpart ? renderForecastComparison(run, data.counterpart) : ''}
+    ${renderActions(data)} ${renderProblems(run)} ${forecast ? renderForecast(forecast) : ''}
+    ${data.forecastPair ? renderForecastComparison(data.forecastPair) : ''}
     ${KIND_FIGURES.map(([field, title]) => renderKindFigures(run, field, title))} ${renderFailures(data)}
     ${renderClosure(run)} ${renderTimeline(run)} ${renderAudit(run)} ${renderHistory(data)}`;
   return renderPage({
@@ -120,14 +121,21 @@ function averageRate(run: RunDoc): string {
 }
 
 function renderProblems(run: RunDoc): SafeHtml {
-  const diagnosis: unknown = Reflect.get(run, 'halt_diagnosis');
-  if (run.halt_reason === null && run.error === null && !diagnosis) return html``;
+  const d = run.halt_diagnosis ?? null;
+  if (run.halt_reason === null && run.error === null && d === null) return html``;
   return html`<section class="panel problem" aria-labelledby="problem-title">
     <h2 id="problem-title">Why it stopped</h2>
+    ${d ? html`<p class="hint" id="halt-hint">${d.hint}</p>` : ''}
     ${definitionList([
       ['Halt reason', run.halt_reason ?? NO_VALUE],
       ['Error', run.error ? `${run.error.code}: ${run.error.message}` : NO_VALUE],
-      ...(diagnosis ? [['Diagnosis', renderValue(diagnosis)] as [string, SafeHtml]] : []),
+      ...(d
+        ? ([
+            ['Dominant cause', `${d.reason_code}${d.systemic ? ' (systemic)' : ''}`],
+            ['Its share', `${(d.share * 100).toFixed(1)} % (${d.count.toLocaleString('en-US')})`],
+            ['Sample note ids', d.sample_note_ids.length > 0 ? d.sample_note_ids.join(', ') : NO_VALUE],
+          ] as [string, string][])
+        : []),
     ])}
   </section>`;
 }
