@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { CID_INPUT_PATTERN,COMPANY_INPUT_PATTERN } from '../../../../src/http/console/start-form.js';
+import { CID_INPUT_PATTERN, COMPANY_INPUT_PATTERN } from '../../../../src/http/console/start-form.js';
 import { ratePointsOf, renderBarChart, renderRateChart } from '../../../../src/http/console/svg-charts.js';
 import { CID_PATTERN, COMPANY_SSO_ID_PATTERN } from '../../../../src/http/parse-input.js';
 import { formatDuration, notesPerSecond, toTenantItem } from '../../../../src/http/tenant-view.js';
