@@ -108,9 +108,24 @@ function renderCounters(item: TenantItem, run: RunDoc): SafeHtml {
           ? html`<a href="${runPageHref(run.resumed_from_run_id)}">${run.resumed_from_run_id}</a>`
           : NO_VALUE,
       ],
+      ...linkedRuns(run),
     ],
     'facts counters',
   );
+}
+
+/** The runs a rollback acts on or was undone by (#14), when the run names them. */
+function linkedRuns(run: RunDoc): [string, SafeHtml][] {
+  const rows: [string, SafeHtml][] = [];
+  for (const [field, label] of [
+    ['target_run_id', 'Rolls back run'],
+    ['rolled_back_by', 'Rolled back by'],
+  ] as const) {
+    const id: unknown = Reflect.get(run, field);
+    if (typeof id === 'string' && id !== '')
+      rows.push([label, html`<a class="mono" href="${runPageHref(id)}">${id}</a>`]);
+  }
+  return rows;
 }
 
 /** Notes processed per second from the start to the last update (or the end). */
