@@ -93,9 +93,16 @@ export default tseslint.config(
     languageOptions: {
       sourceType: 'module',
       globals: Object.fromEntries(
-        ['document', 'window', 'fetch', 'EventSource', 'setTimeout', 'clearTimeout', 'setInterval'].map(
-          (g) => [g, 'readonly'],
-        ),
+        [
+          'document',
+          'window',
+          'fetch',
+          'EventSource',
+          'setTimeout',
+          'clearTimeout',
+          'setInterval',
+          'clearInterval',
+        ].map((g) => [g, 'readonly']),
       ),
     },
   },

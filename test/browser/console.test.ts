@@ -12,41 +12,20 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { type App, createApp } from '../../src/app.js';
-import { parseConfig } from '../../src/config.js';
 import type { CrmNotesExtractor } from '../../src/crm/crm-notes-extractor.js';
-import { seedCdp } from '../../src/crm/fake/cdp-seed.js';
-import type { FakeCrm } from '../../src/crm/fake/fake-crm-server.js';
-import { resolveFakeTenant } from '../../src/crm/fake/fake-tenant-options.js';
-import { createHttpCrmNotesExtractor } from '../../src/crm/http-crm-notes-extractor.js';
-import type { HttpServerHandle } from '../../src/http/start-http-server.js';
-import { createLogger } from '../../src/logger.js';
 import { makeConfigStamp, makeCrmNote, makeRun } from '../fixtures/builders.js';
 import { makeFailure } from '../fixtures/failure-docs.js';
 import { HOSTILE_ALL, HOSTILE_STRINGS } from '../fixtures/hostile-strings.js';
-import {
-  ARTIFACTS_DIR,
-  launchBrowser,
-  newConsoleContext,
-  type PageWatch,
-  saveScreenshot,
-  unnamedControls,
-  watchPage,
-} from '../helpers/browser.js';
-import { type CuttingProxy, startCuttingProxy } from '../helpers/cutting-proxy.js';
-import { startTestS3, type TestS3 } from '../helpers/embedded-s3.js';
-import { startTrackedFakeCrm } from '../helpers/fake-crm.js';
+import { ARTIFACTS_DIR, saveScreenshot, unnamedControls } from '../helpers/browser.js';
+import { CONSOLE_USER, type ConsoleStack, startConsoleStack } from '../helpers/console-stack.js';
 import { createMemoryCrm } from '../helpers/memory-crm.js';
-import { serviceEnvFor } from '../helpers/service-env.js';
 import { useTestDb } from '../helpers/test-db.js';
 import { waitFor } from '../helpers/wait-for.js';
 
 const t = useTestDb(import.meta.url);
-const USER = 'ops';
-const PASSWORD = 'console-test-password';
 const tenant = {
   cid: '1001',
   companySsoId: 'demo-company',
@@ -56,30 +35,16 @@ const tenant = {
 };
 const HOSTILE_CID = '6660';
 
-let crm: FakeCrm;
-let s3: TestS3;
-let app: App;
-let server: HttpServerHandle;
-let proxy: CuttingProxy;
-let browser: Browser;
-let context: BrowserContext;
-const errorLogs: string[] = [];
-/** Page 3 of the fake tenant waits for this gate, so the test can act while the run is mid-way. */
-let gate: { reached: () => void; open: Promise<void> } | null = null;
-let gateReached: Promise<void> = Promise.resolve();
+let stack: ConsoleStack;
 
-/** The HTTP CRM client for the fake tenant (page 3 held by the gate), memory notes for the hostile one. */
+/** The HTTP CRM client for the fake tenant, memory notes for the hostile one. */
 function routingExtractor(http: CrmNotesExtractor): CrmNotesExtractor {
   const hostile = createMemoryCrm(hostileNotes());
   return {
-    async listPersonNotes(cid, page, perPage, signal) {
-      if (cid === HOSTILE_CID) return hostile.listPersonNotes(cid, page, perPage, signal);
-      if (cid === tenant.cid && page === 3 && gate) {
-        gate.reached();
-        await gate.open;
-      }
-      return http.listPersonNotes(cid, page, perPage, signal);
-    },
+    listPersonNotes: (cid, page, perPage, signal) =>
+      cid === HOSTILE_CID
+        ? hostile.listPersonNotes(cid, page, perPage, signal)
+        : http.listPersonNotes(cid, page, perPage, signal),
     probeOrganization: (cid, signal) =>
       cid === HOSTILE_CID ? hostile.probeOrganization(cid) : http.probeOrganization(cid, signal),
   };
@@ -101,76 +66,24 @@ function hostileNotes() {
 }
 
 beforeAll(async () => {
-  crm = await startTrackedFakeCrm({ tenants: [tenant] }, 'file');
-  s3 = await startTestS3();
-  await seedCdp(t.db, resolveFakeTenant(tenant));
+  stack = await startConsoleStack(t, {
+    tenants: [tenant],
+    extractor: routingExtractor,
+    flaggedCids: [HOSTILE_CID],
+  });
   await t.collections.contacts.insertOne({
     _id: 'hostile-contact',
     company_sso_id: `co-${HOSTILE_CID}`,
     crm_data: { id: '7' },
   });
-  const config = parseConfig({
-    ...serviceEnvFor(t.dbUri, crm, s3),
-    HTTP_HOST: '127.0.0.1',
-    HTTP_PORT: '0',
-    API_USERNAME: USER,
-    API_PASSWORD: PASSWORD,
-    CRM_PAGE_SIZE: '100',
-    // 600 notes in pages of 100: one page's failure share is noisy; the realistic tenant must not halt.
-    MAX_FAILURE_RATE: '0.05',
-    CHANGE_STREAMS: 'off',
-    STATUS_POLL_MS: '100',
-    AGENDA_PROCESS_EVERY_MS: '100',
-    LOG_LEVEL: 'error',
-  });
-  const logger = createLogger({
-    level: 'error',
-    destination: { write: (line: string) => void errorLogs.push(line) },
-  });
-  const http = createHttpCrmNotesExtractor({
-    rootUrl: config.crm.rootUrl!,
-    auth: config.crm.auth,
-    timeoutMs: config.crm.timeoutMs,
-    maxRetryAfterMs: config.crm.maxRetryAfterMs,
-    logger,
-  });
-  app = await createApp(config, logger, { extractor: routingExtractor(http) });
-  await app.repos.featureFlags.setFlag(tenant.cid, 'crm_notes_migration_enabled', true, new Date());
-  await app.repos.featureFlags.setFlag(HOSTILE_CID, 'crm_notes_migration_enabled', true, new Date());
-  await app.startWorker();
-  server = await app.startApi({ dashboard: false });
-  proxy = await startCuttingProxy(server.url, 'file');
-  browser = await launchBrowser();
-  context = await newConsoleContext(browser, proxy.url, { username: USER, password: PASSWORD });
 }, 120_000);
 
 afterAll(async () => {
-  await context?.close();
-  await browser?.close();
-  await proxy?.close();
-  await app?.stop();
-  await crm?.stop();
-  await s3?.stop();
+  await stack?.stop();
 });
 
-async function openPage(url: string): Promise<{ page: Page; watch: PageWatch }> {
-  const page = await context.newPage();
-  const watch = await watchPage(page);
-  // Counts every tenant frame the page's EventSources receive (init scripts run before the CSP applies).
-  await page.addInitScript(() => {
-    const w = window as unknown as { __frames: { id: string; data: string }[] };
-    w.__frames = [];
-    const Original = window.EventSource;
-    window.EventSource = class extends Original {
-      constructor(url: string | URL, init?: EventSourceInit) {
-        super(url, init);
-        this.addEventListener('tenant', (e) => w.__frames.push({ id: e.lastEventId, data: e.data }));
-      }
-    };
-  });
-  await page.goto(url);
-  return { page, watch };
-}
+const openPage = (url: string) => stack.openPage(url);
+const api = (method: 'GET' | 'POST', url: string, body?: unknown) => stack.api(method, url, body);
 
 /** Starts a run from the start form and confirms it in the dialog. */
 async function startFromForm(page: Page, kind: string) {
@@ -188,13 +101,6 @@ async function startFromForm(page: Page, kind: string) {
   await page.locator('#confirm-ok').click();
   await expect.poll(() => page.locator('#action-result').textContent()).toContain('Started');
 }
-
-const api = async (method: 'GET' | 'POST', url: string, body?: unknown) => {
-  const res = await context.request.fetch(url, { method, ...(body === undefined ? {} : { data: body }) });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read response bodies loosely
-  const json: any = await res.json().catch(() => null);
-  return { status: res.status(), json };
-};
 
 let migrateRunId = '';
 /** Whether the service offered a dry run (then the run page must set the forecast beside the actual). */
@@ -228,13 +134,10 @@ describe('the operator console in Chromium (#17)', () => {
       );
     }
 
-    let release!: () => void;
-    gateReached = new Promise<void>((reached) => {
-      gate = { reached, open: new Promise<void>((open) => (release = open)) };
-    });
+    const held = stack.holdPage(tenant.cid, 3);
     await startFromForm(page, 'migrate');
     const row = page.locator(`tr[data-cid="${tenant.cid}"]`);
-    await gateReached;
+    await held.reached;
     // Pages 1-2 are written; page 3 waits: the bar must show the run mid-way.
     await expect
       .poll(() => row.locator('progress').evaluate((p) => (p as HTMLProgressElement).value), {
@@ -245,19 +148,18 @@ describe('the operator console in Chromium (#17)', () => {
     expect(await page.locator('#live-state').textContent()).toBe('live');
 
     // A network blip: every connection is cut and refused for a while.
-    const requestsBefore = proxy.requests.length;
-    proxy.pause();
+    const requestsBefore = stack.proxy.requests.length;
+    stack.proxy.pause();
     await expect
       .poll(() => page.locator('#live-state').textContent(), { timeout: 15_000 })
       .toBe('reconnecting…');
-    proxy.resume();
+    stack.proxy.resume();
     await expect.poll(() => page.locator('#live-state').textContent(), { timeout: 15_000 }).toBe('live');
-    const resumed = proxy.requests.slice(requestsBefore).find((h) => h.includes('/tenants/stream'));
+    const resumed = stack.proxy.requests.slice(requestsBefore).find((h) => h.includes('/tenants/stream'));
     expect(resumed, 'the EventSource reconnected').toBeDefined();
     expect(resumed).toMatch(/\r\nlast-event-id: set\.[0-9a-f]{16}/i);
 
-    gate = null;
-    release();
+    held.release();
     await expect
       .poll(() => row.locator('progress').evaluate((p) => (p as HTMLProgressElement).value), {
         timeout: 90_000,
@@ -281,7 +183,11 @@ describe('the operator console in Chromium (#17)', () => {
 
     migrateRunId = (await row.getAttribute('data-run-id'))!;
     const status = await api('GET', `/private/notes/migration/status?cid=${tenant.cid}`);
-    expect(status.json).toMatchObject({ run_id: migrateRunId, progress_pct: 100, triggered_by: USER });
+    expect(status.json).toMatchObject({
+      run_id: migrateRunId,
+      progress_pct: 100,
+      triggered_by: CONSOLE_USER,
+    });
     expect(await row.locator('[data-field="notes"]').textContent()).toBe(
       `${status.json.notes_processed} / ${status.json.notes_total}`,
     );
@@ -308,7 +214,7 @@ describe('the operator console in Chromium (#17)', () => {
           ]),
         ),
     );
-    const exported = await context.request.get(
+    const exported = await stack.context.request.get(
       `/private/notes/migration/failures?cid=${tenant.cid}&run_id=${migrateRunId}&format=ndjson`,
     );
     const records = (await exported.text())
@@ -320,7 +226,7 @@ describe('the operator console in Chromium (#17)', () => {
     for (const r of records) byApi[r.reason_code] = (byApi[r.reason_code] ?? 0) + 1;
     expect(shown).toEqual(byApi);
     // And both equal what the fake CRM planted.
-    const plan = crm.plan(tenant.cid);
+    const plan = stack.crm.plan(tenant.cid);
     const planted = Object.fromEntries(
       Object.entries({ ...plan.failures, ...plan.warnings }).filter(([, n]) => n > 0),
     );
@@ -384,7 +290,7 @@ describe('the operator console in Chromium (#17)', () => {
     });
     expect(started.status).toBe(200);
     await waitFor(
-      () => app.repos.runs.get(started.json.run_id),
+      () => stack.app.repos.runs.get(started.json.run_id),
       (r) => r !== null && r.status !== 'in_progress',
       { what: 'the hostile run to end', timeoutMs: 60_000 },
     );
@@ -474,6 +380,6 @@ describe('the operator console in Chromium (#17)', () => {
       expect(await watch.problems(), url).toEqual([]);
       await page.close();
     }
-    expect(errorLogs, 'error-level log lines of the service').toEqual([]);
+    expect(stack.errorLogs, 'error-level log lines of the service').toEqual([]);
   });
 });

@@ -13,7 +13,7 @@ import { TENANTS_STREAM_PATH } from '../tenant-routes.js';
 import { formatTime, NO_VALUE, statusLabel, type TenantItem, toTenantItem } from '../tenant-view.js';
 import { type ConsoleCapabilities, fillTemplate } from './console-capabilities.js';
 import { definitionList, progressBar, renderPage, statusBadge } from './console-layout.js';
-import { CONSOLE_PATH, runPageHref } from './console-paths.js';
+import { CONSOLE_PATH, runPageHref, wavePageHref } from './console-paths.js';
 import { type ForecastPair, renderForecast, renderForecastComparison } from './forecast-section.js';
 import { hrefOf, html, type SafeHtml } from './html.js';
 import { KIND_EFFECTS, renderStartForm } from './start-form.js';
@@ -72,7 +72,7 @@ export function renderRunPage(data: RunPageData): SafeHtml {
     ${renderActions(data)} ${renderProblems(run)} ${forecast ? renderForecast(forecast) : ''}
     ${data.forecastPair ? renderForecastComparison(data.forecastPair) : ''}
     ${KIND_FIGURES.map(([field, title]) => renderKindFigures(run, field, title))} ${renderFailures(data)}
-    ${renderClosure(run)} ${renderTimeline(run)} ${renderAudit(run)} ${renderHistory(data)}`;
+    ${renderClosure(run)} ${renderTimeline(run)} ${renderAudit(run, data.capabilities)} ${renderHistory(data)}`;
   return renderPage({
     title: `Run ${run._id}`,
     current: 'run',
@@ -300,12 +300,21 @@ function renderTimeline(run: RunDoc): SafeHtml {
   </section>`;
 }
 
-function renderAudit(run: RunDoc): SafeHtml {
+/** A wave names itself as `wave:<id>` in `triggered_by` (#16): linked to its page when there is one. */
+const WAVE_TRIGGER = /^wave:([A-Za-z0-9_-]{1,64})$/;
+
+function triggeredBy(run: RunDoc, caps: ConsoleCapabilities): SafeHtml | string {
+  const wave = WAVE_TRIGGER.exec(run.triggered_by ?? '')?.[1];
+  if (wave === undefined || caps.wavePath === null) return run.triggered_by ?? NO_VALUE;
+  return html`wave <a class="mono" href="${wavePageHref(wave)}" data-field-link="wave">${wave}</a>`;
+}
+
+function renderAudit(run: RunDoc, caps: ConsoleCapabilities): SafeHtml {
   const c = run.config;
   return html`<section class="panel" aria-labelledby="audit-title">
     <h2 id="audit-title">Audit stamp</h2>
     ${definitionList([
-      ['Triggered by', run.triggered_by ?? NO_VALUE],
+      ['Triggered by', triggeredBy(run, caps)],
       ['Worker', run.owner ?? NO_VALUE],
       ['Service version', c?.service_version ?? NO_VALUE],
       [

@@ -12,7 +12,8 @@ import { html, type SafeHtml } from './html.js';
 /** What each wave action does, as its confirmation says it (#16). */
 const WAVE_ACTION_EFFECTS: Readonly<Record<WaveAction, string>> = {
   pause: 'Pause the wave: no new member starts; running members finish their runs.',
-  resume: 'Resume the wave: members that have not started are started again, within its parallel limit.',
+  resume:
+    'Resume the wave: members that have not started start within its parallel limit, and its halted and failed members are tried again.',
   cancel:
     'Cancel the wave: no new member starts and every running member is cancelled after its current page.',
 };
@@ -82,7 +83,10 @@ export function renderWavePage(waveId: string, capabilities: ConsoleCapabilities
             <th scope="col">State</th>
             <th scope="col">Run</th>
             <th scope="col">Progress</th>
+            <th scope="col">Notes</th>
             <th scope="col">Notes/s</th>
+            <th scope="col">CRM 429s</th>
+            <th scope="col">Attempts</th>
             <th scope="col">Why</th>
           </tr>
         </thead>

@@ -3,7 +3,10 @@
 // "reconnecting" indicator, and filling a row or panel from a tenant item. Text only: every value
 // goes in with textContent or an attribute, never as markup.
 
-/** A status as its symbol; the word next to it carries the meaning (never colour alone). */
+/**
+ * A status as its symbol; the word next to it carries the meaning (never colour alone). Run
+ * statuses, and the states of waves and their members (#16).
+ */
 const STATUS_SYMBOLS = {
   in_progress: '▶',
   completed_success: '✔',
@@ -12,6 +15,13 @@ const STATUS_SYMBOLS = {
   failed: '✖',
   cancelled: '■',
   not_started: '○',
+  running: '▶',
+  paused: '⏸',
+  cancelling: '■',
+  completed: '✔',
+  pending: '○',
+  starting: '▷',
+  skipped: '↷',
 };
 
 const TERMINAL = new Set(['halted', 'failed', 'cancelled', 'completed_success', 'completed_with_errors']);
@@ -46,6 +56,22 @@ export function describeRefusal(result) {
   const code = result.body && typeof result.body.error === 'string' ? ` ${result.body.error}` : '';
   const message = result.body && typeof result.body.message === 'string' ? `: ${result.body.message}` : '';
   return `Refused (HTTP ${result.status}${code})${message}`;
+}
+
+/** A status badge like the server renders (`statusBadge` in console-layout.ts): symbol and word. */
+export function statusBadgeElement(status, text) {
+  const badge = document.createElement('span');
+  badge.className = `badge badge-${status}`;
+  badge.dataset.status = status;
+  const symbol = document.createElement('span');
+  symbol.className = 'badge-symbol';
+  symbol.setAttribute('aria-hidden', 'true');
+  symbol.textContent = STATUS_SYMBOLS[status] ?? '•';
+  const word = document.createElement('span');
+  word.className = 'badge-label';
+  word.textContent = text;
+  badge.append(symbol, ' ', word);
+  return badge;
 }
 
 function setText(element, text) {
