@@ -236,6 +236,21 @@ describe('console actions in Chromium (#17)', () => {
     const wave = (await stack.api('GET', `/private/notes/waves/${waveId}`)).json;
     expect(await fact('counts')).toBe(`2 members: 2 completed success`);
     expect(await fact('notes')).toContain(`${wave.notes.processed.toLocaleString('en-US')} of`);
+    // The shared CRM budget as the API reports it (none here: the test's CRM client is injected
+    // and takes no budget slot, so the wave shows that it has none).
+    const budget = wave.fleet?.budget ?? null;
+    if (budget === null) {
+      expect(await fact('budget')).toBe('none: this fleet shares no CRM budget');
+      expect(await fact('rate-limited')).toBe('not counted: no shared budget');
+    } else {
+      expect(await fact('budget')).toContain(`(cap ${budget.cap_per_s.toLocaleString('en-US')}/s`);
+      expect(await fact('rate-limited')).toContain(
+        `${budget.rate_limited_total.toLocaleString('en-US')} in all`,
+      );
+    }
+    expect(await page.locator('#no-wave-action').textContent()).toBe(
+      'No action applies to a completed wave.',
+    );
 
     // A member's run page names the wave that started it, linked.
     await member(second.cid).getByRole('link').click();

@@ -70,6 +70,7 @@ export function renderWavePage(waveId: string, capabilities: ConsoleCapabilities
         ? html`<section class="panel actions" aria-labelledby="wave-actions-title">
             <h2 id="wave-actions-title">Actions</h2>
             <p class="buttons">${actions}</p>
+            <p id="no-wave-action"></p>
           </section>`
         : ''
     }

@@ -13,7 +13,7 @@ import { EXIT } from '../../../src/cli/cli-io.js';
 import { createProgram } from '../../../src/cli/program.js';
 import type { CrmNote } from '../../../src/crm/crm-note.js';
 import type { NormalizeHtml } from '../../../src/migration/pipeline-ports.js';
-import { makeCrmNote } from '../../fixtures/builders.js';
+import { makeCreatorUser, makeCrmNote } from '../../fixtures/builders.js';
 import { API_PASSWORD, API_USER, startApi } from '../../helpers/api-server.js';
 import { type CuttingProxy, startCuttingProxy } from '../../helpers/cutting-proxy.js';
 import { createMemoryCrm } from '../../helpers/memory-crm.js';
@@ -37,6 +37,9 @@ async function tenant(count: number) {
       crm_data: { id: n.crmPersonId! },
     })),
   );
+  // The notes' creator has an SSO user: without one every note is migrated with a warning and the
+  // run halts on MAX_WARNING_RATE (#13).
+  await t.collections.users.insertOne(makeCreatorUser(`co-${cid}`));
   const crm = createMemoryCrm(notes);
   const h = createRunHarness({ repos: t.repos, extractor: crm, normalizeHtml: passThrough, pageSize: 3 });
   await h.enableFlag(cid);

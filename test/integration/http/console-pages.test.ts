@@ -4,6 +4,7 @@
  * rendered as text only (judged by a browser's parser), HTML error pages, the static files, and
  * actions shown only when their endpoint exists.
  */
+import type Koa from 'koa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 import { CONSOLE_CSP } from '../../../src/http/console/console-routes.js';
@@ -313,15 +314,20 @@ describe('console pages: static files', () => {
 });
 
 describe('console pages: only actions whose endpoints exist', () => {
-  it('offers no rollback and no waves on a service without those APIs, and offers them once routes exist', async () => {
-    const plain = (await call(api, 'GET', '/private/console/runs/detail-1')).text;
-    expect(plain).not.toContain('data-action="rollback"');
-    expect(plain).not.toContain('href="/private/console/waves"');
-    expect((await call(api, 'GET', '/private/console/waves/w-1')).status).toBe(404);
+  /** The private router without its rollback and wave routes, whichever of them this service has. */
+  const withoutUndoAndWaves = (app: Koa) => {
+    const privateRouter = routersOf(app)[1]!;
+    privateRouter.stack = privateRouter.stack.filter(
+      (layer) => !/\/rollback$|^\/private\/notes\/waves/.test(String(layer.path)),
+    );
+    return privateRouter;
+  };
 
+  it('offers no rollback and no waves on a service without those APIs, and offers them once routes exist', async () => {
+    const without = await startApi(t, { onApp: withoutUndoAndWaves });
     const withApis = await startApi(t, {
       onApp: (app) => {
-        const privateRouter = routersOf(app)[1]!;
+        const privateRouter = withoutUndoAndWaves(app);
         const stub = (ctx: { body: unknown }) => {
           ctx.body = {};
         };
@@ -331,6 +337,12 @@ describe('console pages: only actions whose endpoints exist', () => {
       },
     });
     try {
+      const plain = (await call(without, 'GET', '/private/console/runs/detail-1')).text;
+      expect(plain).toContain('<h1>Run');
+      expect(plain).not.toContain('data-action="rollback"');
+      expect(plain).not.toContain('href="/private/console/waves"');
+      expect((await call(without, 'GET', '/private/console/waves/w-1')).status).toBe(404);
+
       const page = (await call(withApis, 'GET', '/private/console/runs/detail-1')).text;
       expect(page).toMatch(
         /data-action="rollback"\s+data-url="\/private\/notes\/migration\/runs\/detail-1\/rollback"/,
@@ -342,6 +354,7 @@ describe('console pages: only actions whose endpoints exist', () => {
       expect(wave.text).not.toContain('data-wave-action="cancel"');
     } finally {
       await withApis.close();
+      await without.close();
     }
   });
 });

@@ -10,7 +10,7 @@ import type { StatusFeedKind } from '../../../src/http/run-status-feed.js';
 import { statusEventId } from '../../../src/http/sse-event-id.js';
 import { toStatusView } from '../../../src/http/status-view.js';
 import type { NormalizeHtml } from '../../../src/migration/pipeline-ports.js';
-import { makeCrmNote, makeRun } from '../../fixtures/builders.js';
+import { makeCreatorUser, makeCrmNote, makeRun } from '../../fixtures/builders.js';
 import { type ApiUnderTest, metricValue, startApi } from '../../helpers/api-server.js';
 import { createMemoryCrm } from '../../helpers/memory-crm.js';
 import { createRunHarness } from '../../helpers/run-harness.js';
@@ -36,6 +36,9 @@ async function tenant(count: number) {
       crm_data: { id: n.crmPersonId! },
     })),
   );
+  // The notes' creator has an SSO user: without one every note is migrated with a warning and the
+  // run halts on MAX_WARNING_RATE (#13).
+  await t.collections.users.insertOne(makeCreatorUser(`co-${cid}`));
   const crm = createMemoryCrm(notes);
   const h = createRunHarness({ repos: t.repos, extractor: crm, normalizeHtml: passThrough, pageSize: 3 });
   await h.enableFlag(cid);

@@ -89,10 +89,11 @@ function budgetText(fleet) {
 }
 
 function rateLimitedText(fleet) {
-  if (!fleet) return NONE;
-  const total = fleet.budget ? `, ${num(fleet.budget.rate_limited_total)} in all` : '';
-  return `${num(fleet.rate_limited_per_s, 2)}/s over the last ~30 s${total}`;
+  if (!fleet?.budget) return fleet ? 'not counted: no shared budget' : NONE;
+  return `${num(fleet.rate_limited_total)} in all, ${num(fleet.rate_limited_per_s, 2)}/s over the last ~30 s`;
 }
+
+const perSecond = (value, unit) => (typeof value === 'number' ? `${num(value, 2)} ${unit}/s` : NONE);
 
 function pauseText(wave) {
   if (wave.pause) {
@@ -128,7 +129,7 @@ function factsOf(wave) {
     ],
     ['Time left', 'eta', duration(wave.eta_seconds)],
     ['CRM budget', 'budget', budgetText(fleet)],
-    ['CRM requests', 'requests', fleet ? `${num(fleet.requests_per_s, 2)}/s` : NONE],
+    ['CRM requests', 'requests', perSecond(fleet?.requests_per_s, 'requests')],
     ['CRM 429s', 'rate-limited', rateLimitedText(fleet)],
     ['Paused or cancelled', 'pause', pauseText(wave)],
     [
@@ -211,9 +212,13 @@ function render(wave) {
   document.getElementById('wave-summary').replaceChildren(...renderSummary(wave));
   const members = Array.isArray(wave.members) ? wave.members : [];
   document.querySelector('#members tbody').replaceChildren(...members.map(memberRow));
+  let shown = 0;
   for (const button of document.querySelectorAll('button[data-wave-action]')) {
     button.hidden = !(ACTION_STATES[button.dataset.waveAction]?.has(wave.state) ?? true);
+    if (!button.hidden) shown++;
   }
+  const none = document.getElementById('no-wave-action');
+  if (none) none.textContent = shown === 0 ? `No action applies to a ${label(wave.state)} wave.` : '';
 }
 
 async function refresh(section) {
