@@ -9,7 +9,7 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { saveScreenshot } from '../helpers/browser.js';
+import { saveScreenshot, unnamedControls } from '../helpers/browser.js';
 import { CONSOLE_USER, type ConsoleStack, startConsoleStack } from '../helpers/console-stack.js';
 import { useTestDb } from '../helpers/test-db.js';
 import { waitFor } from '../helpers/wait-for.js';
@@ -233,6 +233,13 @@ describe('console actions in Chromium (#17)', () => {
     }
     expect(await fact('canary')).toContain('gate open');
     await saveScreenshot(page, 'wave');
+    // Accessibility basics on the wave page too: named controls, states in words.
+    expect(await unnamedControls(page)).toEqual([]);
+    for (const b of await page.locator('.badge').all()) {
+      expect(await b.locator('.badge-label').textContent()).toBe(
+        (await b.getAttribute('data-status'))!.replaceAll('_', ' '),
+      );
+    }
     const wave = (await stack.api('GET', `/private/notes/waves/${waveId}`)).json;
     expect(await fact('counts')).toBe(`2 members: 2 completed success`);
     expect(await fact('notes')).toContain(`${wave.notes.processed.toLocaleString('en-US')} of`);
