@@ -24,6 +24,8 @@ export interface NewMigratedNote {
   /** Provenance (DESIGN.md §11.2), written in the same `$setOnInsert`: no extra write per note. */
   legacy_migration_run_id: string;
   legacy_fingerprint: string;
+  /** The run's CRM page that writes it (see `ContactNoteDoc.legacy_migration_page`). */
+  legacy_migration_page?: number;
 }
 
 export interface NoteWriteFailure {
@@ -51,10 +53,12 @@ export interface ContactNotesRepository {
   /** Which of these CRM note ids are already in CDP for the company (one `$in` on the unique index). */
   findExistingIds(companySsoId: string, legacyCrmNoteIds: readonly string[]): Promise<Set<string>>;
   /** How many of these notes were inserted by run `runId` (their provenance), e.g. before a crash. */
+  /** How many of these notes were inserted by `runId` while it wrote its CRM page `page`. */
   countInsertedByRun(
     companySsoId: string,
     legacyCrmNoteIds: readonly string[],
     runId: string,
+    page: number,
   ): Promise<number>;
   listForContact(companySsoId: string, contactId: string, limit: number): Promise<ContactNoteDoc[]>;
 }
@@ -85,13 +89,20 @@ export function createContactNotesRepository(collection: Collection<ContactNoteD
       return new Set(found.map((d) => d.legacy_crm_note_id).filter((id): id is string => id !== undefined));
     },
 
-    async countInsertedByRun(companySsoId, legacyCrmNoteIds, runId) {
+    async countInsertedByRun(companySsoId, legacyCrmNoteIds, runId, page) {
       if (legacyCrmNoteIds.length === 0) return 0;
-      return collection.countDocuments({
-        company_sso_id: companySsoId,
-        legacy_crm_note_id: { $in: [...legacyCrmNoteIds] },
-        legacy_migration_run_id: runId,
-      });
+      // Read the page's notes by the unique index and compare the provenance here: the test
+      // server (SecantusDB 0.7.0b3) plans `{company, $in, run id}` as a collection scan that
+      // returns nothing although the documents match (docs/testing.md). A page is a few hundred
+      // small projections, read only when the write found notes already there.
+      const found = await collection
+        .find(
+          { company_sso_id: companySsoId, legacy_crm_note_id: { $in: [...legacyCrmNoteIds] } },
+          { projection: { _id: 0, legacy_migration_run_id: 1, legacy_migration_page: 1 } },
+        )
+        .toArray();
+      return found.filter((d) => d.legacy_migration_run_id === runId && d.legacy_migration_page === page)
+        .length;
     },
 
     listForContact: (companySsoId, contactId, limit) =>
@@ -118,6 +129,9 @@ function toUpsert(note: NewMigratedNote): AnyBulkWriteOperation<ContactNoteDoc> 
     ...(note.legacy_owner_label === undefined ? {} : { legacy_owner_label: note.legacy_owner_label }),
     legacy_migration_run_id: note.legacy_migration_run_id,
     legacy_fingerprint: note.legacy_fingerprint,
+    ...(note.legacy_migration_page === undefined
+      ? {}
+      : { legacy_migration_page: note.legacy_migration_page }),
   };
   return {
     updateOne: {

@@ -50,6 +50,12 @@ export interface ContactNoteDoc {
   legacy_migration_run_id?: string;
   /** SHA-256 of what that run wrote (`migration/note-fingerprint.ts`); absent like the run id. */
   legacy_fingerprint?: string;
+  /**
+   * The CRM page of that run that inserted it: a write that finds this run's note from this page
+   * is a retry of the page's own write (count it migrated), from another page a CRM duplicate.
+   * Absent on notes migrated before it existed and on notes written by repair.
+   */
+  legacy_migration_page?: number;
 }
 
 /** A CDP contact; `crm_data.id` is the CRM person id as a string. */

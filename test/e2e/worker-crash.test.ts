@@ -214,11 +214,11 @@ describe('a worker stopped with SIGTERM (a rolling deploy)', () => {
   it('finishes its page, hands the lease back at once, and the next worker continues without waiting it out', async () => {
     const { cid, companySsoId } = tenants[2]!;
     const { runId } = await trigger(cid, companySsoId);
-    // A long lease: if the hand-off did not work, B would have to wait a minute for it to expire.
+    // A long lease: without the hand-off, B could not claim the run before A's lease ran out.
     const env = workerEnv({
-      LEASE_MS: '60000',
+      LEASE_MS: '120000',
       LEASE_HEARTBEAT_MS: '5000',
-      AGENDA_LOCK_LIFETIME_MS: '120000',
+      AGENDA_LOCK_LIFETIME_MS: '240000',
     });
     const a = spawnWorker(env);
     await waitFor(
@@ -226,10 +226,10 @@ describe('a worker stopped with SIGTERM (a rolling deploy)', () => {
       (r) => (r?.checkpoint.page ?? 0) >= 2,
       { timeoutMs: 120_000, what: 'worker A to pass page 2' },
     );
+    // A's lease as of now: every later heartbeat only moves its end further out.
+    const leaseOfA = (await t.repos.locks.get(cid))!;
     a.signal('SIGTERM');
-    const stoppedAt = Date.now();
     expect(await a.exited).toMatchObject({ code: 0 });
-    expect(Date.now() - stoppedAt).toBeLessThan(20_000);
     const handedOff = await t.repos.runs.get(runId);
     expect(handedOff?.status).toBe('in_progress');
     const lock = await t.repos.locks.get(cid);
@@ -237,9 +237,19 @@ describe('a worker stopped with SIGTERM (a rolling deploy)', () => {
     expect(lock!.expires_at.getTime()).toBeLessThanOrEqual(Date.now());
 
     const b = spawnWorker(env);
+    // State, not a stopwatch: B holds the run (a newer lock epoch, or the run already ended and
+    // its lock released) while A's lease, had it not been handed back, would still be running.
+    await waitFor(
+      () => t.repos.locks.get(cid),
+      (l) => l === null || l.epoch > leaseOfA.epoch,
+      {
+        timeoutMs: Math.max(1_000, leaseOfA.expires_at.getTime() - Date.now()),
+        what: `B to claim the run before A's lease would have run out (B: ${b.output()})`,
+      },
+    );
     const run = await waitFor(() => t.repos.runs.get(runId), terminal, {
-      timeoutMs: 45_000,
-      what: `B to finish without waiting out A's lease (B: ${b.output()})`,
+      timeoutMs: 180_000,
+      what: `B to finish (B: ${b.output()})`,
     });
     await b.stop();
     expect(run?.owner).toContain(`:${b.pid}:`);

@@ -4,6 +4,7 @@
  * `MAX_FAILURE_RATE`; validation at the end. Notes already in CDP are never modified.
  */
 import type { CrmNoteResult } from '../../crm/crm-note.js';
+import type { NotesBatchResult } from '../../db/contact-notes-repository.js';
 import type { RunDoc } from '../../db/documents.js';
 import type { PageMode } from '../../domain.js';
 import { createCrmPageSource } from '../crm-page-source.js';
@@ -114,6 +115,36 @@ function createMigrateStep(
 
 type PageFigures = ReturnType<typeof pageFiguresOf>;
 
+/**
+ * Of the notes the write found already in CDP, those this run inserted from this very page:
+ * migrated, not skipped. On a replayed page they are a dead owner's half-done write; on any other
+ * page, a write the database applied twice (a driver retry whose first attempt had landed). A
+ * note this run wrote from another page is a CRM duplicate and stays skipped.
+ */
+async function insertedEarlierByThisPage(
+  deps: RunKindDeps,
+  run: RunDoc,
+  plan: MigratePlan,
+  batch: NotesBatchResult,
+): Promise<number> {
+  if (batch.skipped === 0) return 0;
+  // The ones upserted just now carry this run and page too.
+  const own = await deps.contactNotes.countInsertedByRun(
+    run.company_sso_id,
+    batch.writtenIds,
+    run._id,
+    plan.page,
+  );
+  const earlier = Math.min(Math.max(0, own - batch.migrated), batch.skipped);
+  if (earlier > 0 && plan.mode !== 'replay') {
+    deps.logger.warn(
+      { cid: run.cid, run_id: run._id, page: plan.page, notes: earlier },
+      "a page's write found its own notes already inserted (applied twice): counted as migrated",
+    );
+  }
+  return earlier;
+}
+
 /** The idempotent write, the failure log, and the page's tally: every note in exactly one bucket. */
 async function writeAndTally(
   deps: RunKindDeps,
@@ -123,7 +154,10 @@ async function writeAndTally(
   const { prepared } = plan;
   const started = performance.now();
   const batch = await deps.contactNotes.createNotesBatch(
-    prepared.candidates.map((c) => migratedNoteOf(run.company_sso_id, run._id, c)),
+    prepared.candidates.map((c) => ({
+      ...migratedNoteOf(run.company_sso_id, run._id, c),
+      legacy_migration_page: plan.page,
+    })),
   );
   const problems: Problem[] = [
     ...prepared.problems,
@@ -133,16 +167,9 @@ async function writeAndTally(
       details: f.details,
     })),
   ];
-  let migrated = batch.migrated;
-  let skipped = batch.skipped + prepared.skippedIds.size;
-  if (plan.mode === 'replay' && batch.skipped > 0) {
-    // Notes this run inserted before a crash count as migrated, not skipped: provenance says
-    // which matched notes are its own (the ones upserted just now carry its id too).
-    const own = await deps.contactNotes.countInsertedByRun(run.company_sso_id, batch.writtenIds, run._id);
-    const earlier = Math.min(Math.max(0, own - batch.migrated), batch.skipped);
-    migrated += earlier;
-    skipped -= earlier;
-  }
+  const earlier = await insertedEarlierByThisPage(deps, run, plan, batch);
+  const migrated = batch.migrated + earlier;
+  const skipped = batch.skipped + prepared.skippedIds.size - earlier;
   const write_ms = Math.round(performance.now() - started);
   await recordProblems(deps, scopeOf(run, plan.page), problems);
   const failure_log_ms = Math.round(performance.now() - started) - write_ms;

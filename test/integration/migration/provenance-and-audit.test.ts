@@ -7,7 +7,7 @@ import { MIGRATION_FLAG } from '../../../src/domain.js';
 import { executeRun } from '../../../src/migration/execute-run.js';
 import { isUntouched, provenanceOf } from '../../../src/migration/note-fingerprint.js';
 import { createRunConfigStamp } from '../../../src/migration/run-config-stamp.js';
-import { makeCrmNote } from '../../fixtures/builders.js';
+import { makeCrmNote, makeMigratedNote } from '../../fixtures/builders.js';
 import { API_USER, call, startApi } from '../../helpers/api-server.js';
 import { createMemoryCrm } from '../../helpers/memory-crm.js';
 import { createRunHarness } from '../../helpers/run-harness.js';
@@ -75,6 +75,7 @@ describe('provenance on migrated notes (#12, DESIGN.md §11.2)', () => {
     expect(migrated).toHaveLength(10);
     for (const doc of migrated) {
       expect(doc.legacy_migration_run_id).toBe(runId);
+      expect(doc.legacy_migration_page).toBeGreaterThanOrEqual(1);
       expect(doc.legacy_fingerprint).toMatch(/^[0-9a-f]{64}$/);
       expect(isUntouched(doc)).toBe(true);
     }
@@ -115,6 +116,26 @@ describe('provenance on migrated notes (#12, DESIGN.md §11.2)', () => {
       .hint(PROVENANCE_INDEX)
       .toArray();
     expect(indexed.map((d) => d.legacy_migration_run_id)).toEqual(Array(6).fill(runId));
+  });
+});
+
+describe('a page’s own notes, by run and page', () => {
+  it('are found again when the page is written twice; a note the run wrote from another page is not', async () => {
+    const notes = t.repos.contactNotes;
+    const note = (id: string, page: number) => ({
+      ...makeMigratedNote({ company_sso_id: 'co-7104', legacy_crm_note_id: id }),
+      legacy_migration_run_id: 'run-7104',
+      legacy_migration_page: page,
+    });
+    expect(await notes.createNotesBatch([note('a', 3), note('b', 3)])).toMatchObject({ migrated: 2 });
+    // The same page written again (a retried or replayed write), plus a CRM duplicate of a note
+    // the run wrote from page 2.
+    await notes.createNotesBatch([note('dup', 2)]);
+    const again = await notes.createNotesBatch([note('a', 3), note('b', 3), note('dup', 3)]);
+    expect(again).toMatchObject({ migrated: 0, skipped: 3 });
+    expect(await notes.countInsertedByRun('co-7104', again.writtenIds, 'run-7104', 3)).toBe(2);
+    expect(await notes.countInsertedByRun('co-7104', again.writtenIds, 'run-7104', 2)).toBe(1);
+    expect(await notes.countInsertedByRun('co-7104', again.writtenIds, 'other-run', 3)).toBe(0);
   });
 });
 

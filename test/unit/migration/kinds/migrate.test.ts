@@ -68,6 +68,8 @@ function harness(
     refuseWriteOf?: string;
     /** What `countInsertedByRun` answers (notes this run wrote before a crash). */
     ownInserts?: number;
+    /** Per page: what `countInsertedByRun` answers for notes this run wrote from that page. */
+    ownInsertsByPage?: Record<number, number>;
   } = {},
 ) {
   const written: NewMigratedNote[] = [];
@@ -156,7 +158,8 @@ function harness(
         }
         return Promise.resolve(out);
       },
-      countInsertedByRun: () => Promise.resolve(options.ownInserts ?? 0),
+      countInsertedByRun: (_co, _ids, _run, page) =>
+        Promise.resolve(options.ownInsertsByPage?.[page] ?? options.ownInserts ?? 0),
       findExistingIds: (_co, ids) => {
         calls.existingLookups++;
         return Promise.resolve(new Set(ids.filter((id) => existing.has(id))));
@@ -411,5 +414,27 @@ describe('migrate kind: one page through its step', () => {
     ]);
     // countInsertedByRun sees 3 of its own: the one upserted now (4) and two matched (1, 2).
     expect(out).toMatchObject({ seen: 4, migrated: 3, skipped: 1, failed: 0, unaccountedIds: [] });
+  });
+
+  it('on any page, counts notes its own write of this page already inserted as migrated (a write applied twice)', async () => {
+    // Both notes are in CDP from this run's page 1: the database applied the page's write twice.
+    const h = harness({ ownInsertsByPage: { 1: 2 } });
+    for (const id of ['1', '2']) h.existing.add(id);
+    const out = await processPage(h.deps, h.ctx, [
+      ok(makeCrmNote({ id: '1' })),
+      ok(makeCrmNote({ id: '2' })),
+    ]);
+    expect(out).toMatchObject({ seen: 2, migrated: 2, skipped: 0, failed: 0, unaccountedIds: [] });
+  });
+
+  it('keeps a CRM duplicate of a note this run wrote from another page skipped', async () => {
+    // Note 1 came on page 0 already; on page 1 only note 2 (upserted now) is the page's own.
+    const h = harness({ ownInsertsByPage: { 0: 1, 1: 1 } });
+    h.existing.add('1');
+    const out = await processPage(h.deps, h.ctx, [
+      ok(makeCrmNote({ id: '1' })),
+      ok(makeCrmNote({ id: '2' })),
+    ]);
+    expect(out).toMatchObject({ seen: 2, migrated: 1, skipped: 1, failed: 0 });
   });
 });
