@@ -5,6 +5,7 @@ import { contactsUsersIndexes } from './002-contacts-users-indexes.js';
 import { migrationStateIndexes } from './003-migration-state-indexes.js';
 import { agendaIndexes } from './004-agenda-indexes.js';
 import { noteProvenanceIndex } from './005-note-provenance-index.js';
+import { runNotesCursorAndScratchIndexes } from './006-run-notes-cursor-and-scratch.js';
 
 export const INDEX_MIGRATIONS: readonly IndexMigration[] = [
   contactNotesIndexes,
@@ -12,4 +13,5 @@ export const INDEX_MIGRATIONS: readonly IndexMigration[] = [
   migrationStateIndexes,
   agendaIndexes,
   noteProvenanceIndex,
+  runNotesCursorAndScratchIndexes,
 ];

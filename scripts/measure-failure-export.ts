@@ -109,6 +109,7 @@ async function main() {
         now: () => new Date(),
       }),
       cancel: createCancelDeps({ repos, now: () => new Date() }),
+      rollbackNotes: repos.contactNotes,
       runs: repos.runs,
       failures: repos.failures,
       readPath: { contactNotes: repos.contactNotes, contacts: repos.contacts, users: repos.users },

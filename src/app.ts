@@ -7,7 +7,7 @@ import type { Agenda } from 'agenda';
 import type { Db } from 'mongodb';
 
 import { type AttachmentHandlers, createAttachmentHandlers } from './attachments/attachment-processor.js';
-import { createS3AttachmentStore } from './attachments/s3-attachment-store.js';
+import { type AttachmentObjectRemover, createS3AttachmentStore } from './attachments/s3-attachment-store.js';
 import type { Config } from './config.js';
 import type { CrmNotesExtractor } from './crm/crm-notes-extractor.js';
 import { createHttpCrmNotesExtractor } from './crm/http-crm-notes-extractor.js';
@@ -39,10 +39,14 @@ import { readServiceVersion } from './service-version.js';
 
 export interface AppOverrides {
   now?: () => Date;
-  /** Test seams: replace the HTTP CRM client or the attachment pipeline (re-hosting and the dry run's checks). */
+  /**
+   * Test seams: replace the HTTP CRM client or the attachment pipeline (re-hosting, the checks
+   * that store nothing — the dry run's and reconcile's — and the rollback's object deletion).
+   */
   extractor?: CrmNotesExtractor;
   attachments?: AttachmentRehoster;
   vetAttachments?: RunKindDeps['vetAttachments'];
+  attachmentObjects?: AttachmentObjectRemover;
   observer?: MigrationObserver;
 }
 
@@ -102,6 +106,7 @@ export async function createApp(
         urls: handlers.vetUrls,
         downloads: handlers.checkDownloads,
       },
+      attachmentObjects: overrides.attachmentObjects ?? handlers.objects,
       settings: runSettingsOf(config),
       configStamp,
       logger,
@@ -153,6 +158,7 @@ export async function createApp(
             now,
           }),
           cancel: createCancelDeps({ repos, now }),
+          rollbackNotes: repos.contactNotes,
           runs: repos.runs,
           failures: repos.failures,
           readPath: { contactNotes: repos.contactNotes, contacts: repos.contacts, users: repos.users },
@@ -251,12 +257,13 @@ function createCrmExtractor(
   });
 }
 
+/** The real pipeline, its checks that store nothing (dry run, reconcile), and object deletion (rollback). */
 function createAttachments(
   config: Readonly<Config>,
   logger: Logger,
   stack: ReleaseStack,
-): AttachmentHandlers {
+): AttachmentHandlers & { objects: AttachmentObjectRemover } {
   const store = createS3AttachmentStore(config.s3);
   stack.defer('s3 client', () => store.close());
-  return createAttachmentHandlers({ config: config.attachments, store, logger });
+  return { ...createAttachmentHandlers({ config: config.attachments, store, logger }), objects: store };
 }

@@ -39,7 +39,8 @@ export const ERROR_CATALOG = {
   },
   ALREADY_MIGRATED: {
     status: 409,
-    description: 'The latest run of this CID ended `completed_success`; a new run is refused.',
+    description:
+      'The latest note-changing run (migrate, repair, rollback) of this CID is a migrate or repair run that ended `completed_success`; a new migrate run is refused (a rollback of it reopens the CID).',
   },
   JOB_ALREADY_RUNNING: {
     status: 409,
@@ -48,6 +49,16 @@ export const ERROR_CATALOG = {
   NO_RUN_TO_RESUME: {
     status: 409,
     description: '`mode: "resume"` but no halted, failed, cancelled or incomplete run exists.',
+  },
+  ROLLBACK_NOT_ALLOWED: {
+    status: 409,
+    description:
+      'Only a finished (terminal) `migrate` or `repair` run can be rolled back; `details.reason` says why this one cannot.',
+  },
+  ALREADY_ROLLED_BACK: {
+    status: 409,
+    description:
+      'The run was already rolled back (`details.rolled_back_by` names the rollback run); nothing was done.',
   },
   LEASE_LOST: { status: 409, description: 'A worker lost its CID lease (internal; never sent by a route).' },
   PAYLOAD_TOO_LARGE: { status: 413, description: 'The request body is larger than MAX_BODY_BYTES.' },

@@ -43,7 +43,7 @@ export class ValidationError extends AppError {
 /** The request conflicts with the state of a CID (already running, already migrated). */
 export class ConflictError extends AppError {
   constructor(
-    code: 'ALREADY_MIGRATED' | 'JOB_ALREADY_RUNNING',
+    code: 'ALREADY_MIGRATED' | 'JOB_ALREADY_RUNNING' | 'ROLLBACK_NOT_ALLOWED' | 'ALREADY_ROLLED_BACK',
     message: string,
     details: Record<string, unknown> = {},
   ) {

@@ -102,3 +102,22 @@ export function assignAssetKeys(
     return `${prefix}/${unique}`;
   });
 }
+
+/**
+ * The S3 key of an attachment this service hosted for note `legacyCrmNoteId`, read back from its
+ * proxy URL (`{proxy base}/{company}/{note}/{asset}`), or null when the URL is not one of this
+ * note's objects. Found by the note's own folder rather than the proxy base, so a changed
+ * `ATTACHMENT_PROXY_BASE_URL` still finds it; never a key outside that folder (#14, rollback).
+ */
+export function objectKeyOfHostedUrl(
+  url: string,
+  companySsoId: string,
+  legacyCrmNoteId: string,
+): string | null {
+  const folder = `${keySegment(companySsoId)}/${keySegment(legacyCrmNoteId)}/`;
+  const at = url.lastIndexOf(`/${folder}`);
+  if (at < 0) return null;
+  const asset = url.slice(at + 1 + folder.length);
+  if (asset === '' || !/^[A-Za-z0-9._-]+$/.test(asset) || asset.startsWith('.')) return null;
+  return `${folder}${asset}`;
+}

@@ -3,7 +3,7 @@
  * multipart (`@aws-sdk/lib-storage`) above one part size. A put to an existing key overwrites it,
  * which is what makes re-runs idempotent (asset keys are deterministic).
  */
-import { S3Client } from '@aws-sdk/client-s3';
+import { DeleteObjectsCommand, S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 
 import type { Config } from '../config.js';
@@ -19,10 +19,19 @@ export interface AttachmentStore {
   ): Promise<void>;
 }
 
-export interface S3AttachmentStore extends AttachmentStore {
+/** Removing objects (a rollback, #14). Deleting a key that does not exist succeeds, as in S3. */
+export interface AttachmentObjectRemover {
+  /** Deletes every key; throws when the store refused any of them (nothing is retried here). */
+  deleteObjects(keys: readonly string[], signal?: AbortSignal): Promise<void>;
+}
+
+export interface S3AttachmentStore extends AttachmentStore, AttachmentObjectRemover {
   /** Releases the client's sockets. */
   close(): void;
 }
+
+/** S3's limit of keys per DeleteObjects request. */
+const DELETE_BATCH_KEYS = 1_000;
 
 /** S3's smallest part; files up to one part go up as a single PutObject. */
 export const MULTIPART_PART_BYTES = 5 * 1024 * 1024;
@@ -80,6 +89,25 @@ export function createS3AttachmentStore(
         await upload.done();
       } finally {
         signal?.removeEventListener('abort', onAbort);
+      }
+    },
+    async deleteObjects(keys, signal) {
+      for (let i = 0; i < keys.length; i += DELETE_BATCH_KEYS) {
+        const batch = keys.slice(i, i + DELETE_BATCH_KEYS);
+        const result = await client.send(
+          new DeleteObjectsCommand({
+            Bucket: config.bucket,
+            Delete: { Objects: batch.map((Key) => ({ Key })), Quiet: true },
+          }),
+          signal ? { abortSignal: signal } : {},
+        );
+        const refused = result.Errors ?? [];
+        if (refused.length > 0) {
+          const first = refused[0];
+          throw new Error(
+            `S3 refused to delete ${refused.length} of ${batch.length} objects (first: ${first?.Key ?? '?'}: ${first?.Code ?? '?'} ${first?.Message ?? ''})`,
+          );
+        }
       }
     },
     close() {

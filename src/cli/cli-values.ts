@@ -18,3 +18,14 @@ export function parsePositiveInt(raw: string, option: string): Parsed<number> {
   }
   return { ok: true, value: n };
 }
+
+/** A run id as the API accepts it (1–64 characters of `A-Z a-z 0-9 _ -`; UUIDs today). */
+export function parseRunId(raw: string, option = '--run'): Parsed<string> {
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw)) {
+    return {
+      ok: false,
+      message: `${option} must be a run id (1-64 characters of A-Z a-z 0-9 _ -), got ${JSON.stringify(raw.slice(0, 80))}`,
+    };
+  }
+  return { ok: true, value: raw };
+}

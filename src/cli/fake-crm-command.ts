@@ -44,6 +44,7 @@ interface FakeCrmCliOptions {
   behaviourSet: string[];
   seedCdp?: boolean;
   planOnly?: boolean;
+  mutate: string[];
 }
 
 const collect = (value: string, previous: string[]) => [...previous, value];
@@ -153,6 +154,12 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
       collect,
       [],
     )
+    .option(
+      '--mutate <cid:op:n>',
+      'change a tenant as CRM did after a migration, repeatable: edit:K, delete:K, contact:K (0-based note index), add:N (docs/crm.md)',
+      collect,
+      [],
+    )
     .option('--seed-cdp', 'write the matching contacts and users to MongoDB (needs MONGODB_URI)')
     .option('--plan-only', 'print the plans (and seed, with --seed-cdp) without serving')
     .action(async (opts: FakeCrmCliOptions) => {
@@ -160,13 +167,15 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
       if (!config) return;
       const { startFakeCrm, FAKE_CRM_DEFAULT_AUTH } = await import('../crm/fake/fake-crm-server.js');
       const { resolveFakeTenant, FAKE_TENANT_PRESETS } = await import('../crm/fake/fake-tenant-options.js');
-      const { computeFakeTenantPlan } = await import('../crm/fake/fake-tenant-plan.js');
       const { applyFakeCrmBehaviourSetting, resolveFakeCrmBehaviour } =
         await import('../crm/fake/fake-crm-behaviour.js');
+      const { createFakeMutationState } = await import('../crm/fake/fake-crm-mutation-routes.js');
+      const { parseMutationSpec } = await import('../crm/fake/fake-tenant-mutations.js');
       let tenants: FakeTenantOptions[];
       let faults: FakeCrmFaultOptions;
       let behaviour: FakeCrmBehaviourOptions;
       let port: number;
+      let mutations: (ReturnType<typeof parseMutationSpec> & { cid: string })[];
       try {
         const preset = opts.preset as FakeTenantPreset;
         if (!FAKE_TENANT_PRESETS.includes(preset)) {
@@ -192,6 +201,12 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
           garbledBodyShare: parseNumber('--fault-garbled', opts.faultGarbled),
         };
         port = parseNumber('--port', opts.port);
+        mutations = opts.mutate.map((spec) => {
+          const at = spec.indexOf(':');
+          return { cid: spec.slice(0, at), ...parseMutationSpec(at > 0 ? spec.slice(at + 1) : spec) };
+        });
+        // Unknown cids and note indices out of range are refused here, before anything is served.
+        createFakeMutationState(new Map(tenants.map((t) => [t.cid, resolveFakeTenant(t)])), mutations);
         behaviour = { preset: opts.behaviour as NonNullable<FakeCrmBehaviourOptions['preset']> };
         if (opts.behaviourSeed !== undefined)
           behaviour.seed = parseNumber('--behaviour-seed', opts.behaviourSeed);
@@ -226,7 +241,9 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
       }
 
       if (opts.planOnly) {
-        const plans = tenants.map((t) => computeFakeTenantPlan(resolveFakeTenant(t)));
+        const resolved = new Map(tenants.map((t) => [t.cid, resolveFakeTenant(t)]));
+        const state = createFakeMutationState(resolved, mutations);
+        const plans = [...resolved.values()].map((t) => state.plan(t));
         writeLine(io.stdout, JSON.stringify({ plans, ...(cdpSeed ? { cdpSeed } : {}) }, null, 2));
         return;
       }
@@ -240,6 +257,7 @@ export function registerFakeCrmCommand(program: Command, io: CliIo, deps: FakeCr
         faults,
         behaviour,
         ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+        mutations,
         logger: createLogger({ level: config.logLevel, name: 'fake-crm', destination: io.stderr }),
       });
       try {

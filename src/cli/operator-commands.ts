@@ -7,6 +7,7 @@ import type { Command } from 'commander';
 
 import { isTerminalStatus, REASON_CODES, RUN_KINDS, RUN_MODES, type RunKind } from '../domain.js';
 import { toError } from '../errors.js';
+import { kindsTriggeredByCid } from '../migration/run-kinds.js';
 import { type ApiClient, ApiClientError } from './api-client.js';
 import { type CliIo, EXIT, writeLine } from './cli-io.js';
 import { parseCid } from './cli-values.js';
@@ -19,7 +20,8 @@ function cliKindName(kind: string): string {
   return kind.replaceAll('_', '-');
 }
 
-async function guarded(io: CliIo, fn: () => Promise<void>): Promise<void> {
+/** Runs a command body: a refused request exits 2, an unreachable or failing service 1. */
+export async function guarded(io: CliIo, fn: () => Promise<void>): Promise<void> {
   try {
     await fn();
   } catch (e) {
@@ -63,6 +65,13 @@ function explainLines(cid: string, body: StatusUpdate): string[] {
   return body.halt_diagnosis ? [diagnosisLine(body.halt_diagnosis)] : [];
 }
 
+/** Why `trigger --kind` refuses a kind: unknown, or one that acts on a run and has its own command. */
+function triggerKindProblem(raw: string, named: RunKind | undefined): string {
+  if (named)
+    return `--kind ${cliKindName(named)} acts on one run: use notes-migrator ${cliKindName(named)} --run <run id>`;
+  return `--kind must be one of ${kindsTriggeredByCid().map(cliKindName).join(', ')}, got ${JSON.stringify(raw)}`;
+}
+
 function cidOrExit(io: CliIo, raw: string): string | null {
   const cid = parseCid(raw);
   if (cid.ok) return cid.value;
@@ -79,7 +88,11 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
       .requiredOption('--cid <cid>', 'the CRM organisation id')
       .requiredOption('--company <companySsoId>', 'the CDP company_sso_id')
       .option('--mode <mode>', `restart (from page 1) or resume (from the last checkpoint)`, 'restart')
-      .option('--kind <kind>', `what the run does: ${RUN_KINDS.map(cliKindName).join(', ')}`, 'migrate')
+      .option(
+        '--kind <kind>',
+        `what the run does: ${kindsTriggeredByCid().map(cliKindName).join(', ')} (a rollback has its own command)`,
+        'migrate',
+      )
       .option('--verify-attachments', 'dry-run only: also download and type-check every attachment'),
   ).action(
     (
@@ -94,16 +107,13 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
       guarded(io, async () => {
         const cid = cidOrExit(io, opts.cid);
         if (!cid) return;
-        const kind = kindOf(opts.kind);
+        const named = kindOf(opts.kind);
+        const kind = named && kindsTriggeredByCid().includes(named) ? named : undefined;
         const problems = [
           ...((RUN_MODES as readonly string[]).includes(opts.mode)
             ? []
             : [`--mode must be one of ${RUN_MODES.join(', ')}, got ${JSON.stringify(opts.mode)}`]),
-          ...(kind
-            ? []
-            : [
-                `--kind must be one of ${RUN_KINDS.map(cliKindName).join(', ')}, got ${JSON.stringify(opts.kind)}`,
-              ]),
+          ...(kind ? [] : [triggerKindProblem(opts.kind, named)]),
         ];
         if (problems.length > 0 || !kind) {
           for (const p of problems) writeLine(io.stderr, p);
@@ -192,7 +202,7 @@ export function registerOperatorCommands(program: Command, io: CliIo): void {
       .option('--run <runId>', 'only this run (of any kind)')
       .option(
         '--kind <kind>',
-        `only runs of this kind: ${RUN_KINDS.map(cliKindName).join(', ')} (default: migrations only)`,
+        `only runs of this kind: ${RUN_KINDS.map(cliKindName).join(', ')} (default: migrate and repair runs)`,
       )
       .option('--format <format>', 'csv or ndjson', 'ndjson'),
   ).action(

@@ -11,6 +11,7 @@ import { registerFlagsCommand } from './flags-command.js';
 import { registerMigrateCommand } from './migrate-command.js';
 import { registerNormalizeCommand } from './normalize-command.js';
 import { registerOperatorCommands } from './operator-commands.js';
+import { registerRollbackCommand } from './rollback-command.js';
 import { registerServeCommands } from './serve-commands.js';
 import { registerWorkerCommand } from './worker-command.js';
 
@@ -32,6 +33,7 @@ export function createProgram(io: CliIo): Command {
   registerWorkerCommand(program, io);
   registerFlagsCommand(program, io);
   registerOperatorCommands(program, io);
+  registerRollbackCommand(program, io);
   registerServeCommands(program, io);
   registerDemoCommand(program, io);
   return program;

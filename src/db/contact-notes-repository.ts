@@ -1,12 +1,14 @@
 /**
  * `contact_notes`: the idempotent batch write of migrated notes (breakdown Task 1.1), the count
- * validation needs, and the read path's query. Notes written by people (no `legacy_crm_note_id`)
- * are never matched by any write here.
+ * validation needs, and the read path's query; the queries by provenance (compare, rollback,
+ * repair) are in `contact-notes-provenance.ts`. Notes written by people (no `legacy_crm_note_id`)
+ * are never matched by any write.
  */
 import { type AnyBulkWriteOperation, type Collection, MongoBulkWriteError, type WriteError } from 'mongodb';
 
 import type { NoteFailureCode } from '../domain.js';
 import { toError } from '../errors.js';
+import { createProvenanceQueries, type ProvenanceQueries } from './contact-notes-provenance.js';
 import type { ContactNoteDoc, NoteAttachmentDoc } from './documents.js';
 import { isTransientMongoError } from './mongo-errors.js';
 
@@ -45,7 +47,7 @@ export interface NotesBatchResult {
   writtenIds: string[];
 }
 
-export interface ContactNotesRepository {
+export interface ContactNotesRepository extends ProvenanceQueries {
   createNotesBatch(notes: readonly NewMigratedNote[]): Promise<NotesBatchResult>;
   countLegacyNotes(companySsoId: string): Promise<number>;
   /** Whether the company holds any migrated note at all (one index probe). */
@@ -65,6 +67,7 @@ export interface ContactNotesRepository {
 
 export function createContactNotesRepository(collection: Collection<ContactNoteDoc>): ContactNotesRepository {
   return {
+    ...createProvenanceQueries(collection),
     createNotesBatch: (notes) => createNotesBatch(collection, notes),
 
     countLegacyNotes: (companySsoId) =>

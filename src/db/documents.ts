@@ -7,6 +7,7 @@ import type { ObjectId } from 'mongodb';
 import type {
   AttachmentType,
   ReasonCode,
+  ReconcileVerdict,
   RunKind,
   RunMode,
   RunStatus,
@@ -23,6 +24,7 @@ export const COLLECTIONS = {
   locks: 'migration_locks',
   failures: 'migration_failures',
   schemaMigrations: 'schema_migrations',
+  runScratch: 'migration_run_scratch',
   agendaJobs: 'agendaJobs',
 } as const;
 
@@ -51,9 +53,14 @@ export interface ContactNoteDoc {
   /** SHA-256 of what that run wrote (`migration/note-fingerprint.ts`); absent like the run id. */
   legacy_fingerprint?: string;
   /**
-   * The CRM page of that run that inserted it: a write that finds this run's note from this page
-   * is a retry of the page's own write (count it migrated), from another page a CRM duplicate.
-   * Absent on notes migrated before it existed and on notes written by repair.
+   * Set by a repair run that replaced a stale note (#14): the fingerprint of the version it
+   * replaced. Tells a repair's replaced notes from its inserted ones (exact counts after a crash).
+   */
+  legacy_replaced_fingerprint?: string;
+  /**
+   * The CRM page of the run (migrate or repair) that wrote it: a write that finds this run's note
+   * from this page is a retry of the page's own write (count it once), from another page a CRM
+   * duplicate. Absent on notes migrated before it existed.
    */
   legacy_migration_page?: number;
 }
@@ -234,6 +241,29 @@ export interface RunCheckpointDoc {
   cursor?: string | null;
 }
 
+/** Reconcile and repair (DESIGN.md §11.5): in-scope CRM notes by verdict, plus CDP orphans. */
+export type VerdictTotalsDoc = Record<ReconcileVerdict, number>;
+
+/** What a repair run did, beside its verdict totals (`reconcile` on the same run). */
+export interface RepairTotalsDoc {
+  /** `missing` notes inserted (with the repair run's provenance). */
+  inserted: number;
+  /** `stale` notes replaced by an update filtered on what was read. */
+  replaced: number;
+  /** `stale` notes left as they are: edited meanwhile, or their new version lost an attachment. */
+  replace_skipped: number;
+}
+
+/** What a rollback run did (DESIGN.md §11.6); a preview returns the same figures as `would_*`. */
+export interface RollbackTotalsDoc {
+  /** Untouched notes of the target run deleted. */
+  notes_deleted: number;
+  /** Notes of the target run kept: edited in CDP (before or during the rollback), or no fingerprint. */
+  notes_kept: number;
+  /** S3 objects of the deleted notes removed. */
+  objects_deleted: number;
+}
+
 export interface RunDoc extends RunCounters {
   _id: string;
   cid: string;
@@ -245,6 +275,21 @@ export interface RunDoc extends RunCounters {
   job_id: string | null;
   /** The run whose checkpoint a `resume` run continues from. */
   resumed_from_run_id: string | null;
+  /** The run this run acts on: the run a `rollback` undoes (absent for every other kind). */
+  target_run_id?: string;
+  /** On a `migrate`/`repair` run: the rollback run that undid it (set when that rollback succeeded). */
+  rolled_back_by?: string;
+  /** Reconcile and repair runs: verdict totals so far (checkpointed with the counters). */
+  reconcile?: VerdictTotalsDoc;
+  /** Repair runs: what was written and what was left. */
+  repair?: RepairTotalsDoc;
+  /** Rollback runs: what was deleted and kept. */
+  rollback?: RollbackTotalsDoc;
+  /**
+   * Rollback runs: the notes the current page is about to delete, written (fenced on the lease
+   * epoch) before the delete, so whoever claims the run next finishes their objects and counts.
+   */
+  rollback_intents?: RollbackIntentsDoc | null;
   /** Fencing token: the CID lock epoch of the worker that may write this run. 0 = not claimed yet. */
   lease_epoch: number;
   owner: string | null;
@@ -304,6 +349,31 @@ export interface FailureDoc {
   reason_code: ReasonCode;
   severity: Severity;
   details: Record<string, unknown>;
+  created_at: Date;
+}
+
+/** A rollback page's write-ahead record: the notes it deletes next and their S3 objects. */
+export interface RollbackIntentsDoc {
+  page: number;
+  notes: { note_id: string; object_keys: string[] }[];
+}
+
+export const SCRATCH_PURPOSES = ['seen'] as const;
+export type ScratchPurpose = (typeof SCRATCH_PURPOSES)[number];
+
+/**
+ * Bounded per-run side data in `migration_run_scratch` (#14): the CRM ids a reconcile or repair
+ * has seen, for the orphan pass. Removed when the run ends; a TTL index removes what a run that
+ * never ended left behind.
+ */
+export interface RunScratchDoc {
+  _id: ObjectId;
+  run_id: string;
+  purpose: ScratchPurpose;
+  /** A legacy CRM note id. */
+  key: string;
+  /** The page that wrote it. */
+  page: number;
   created_at: Date;
 }
 

@@ -22,10 +22,10 @@ export interface NewFailure {
 export interface FailureQuery {
   cid: string;
   runId?: string | undefined;
+  /** Only records of runs of these kinds (the default queries pass the kinds shown by default, §11.1). */
+  kinds?: readonly RunKind[] | undefined;
   reasonCode?: ReasonCode | undefined;
   severity?: Severity | undefined;
-  /** Only records of runs of these kinds (records stored before kinds existed are `migrate`). */
-  kinds?: readonly RunKind[] | undefined;
 }
 
 export interface FailurePage {
@@ -103,12 +103,13 @@ export function createFailuresRepository(collection: Collection<FailureDoc>): Fa
 function toFilter(query: FailureQuery): Filter<FailureDoc> {
   const filter: Filter<FailureDoc> = { cid: query.cid };
   if (query.runId !== undefined) filter.run_id = query.runId;
-  if (query.reasonCode !== undefined) filter.reason_code = query.reasonCode;
-  if (query.severity !== undefined) filter.severity = query.severity;
   if (query.kinds !== undefined) {
+    // Records stored before kinds existed have no `kind` and are `migrate` records.
     const kinds: (RunKind | null)[] = [...query.kinds];
     if (query.kinds.includes('migrate')) kinds.push(null);
     filter.kind = { $in: kinds } as Filter<FailureDoc>['kind'];
   }
+  if (query.reasonCode !== undefined) filter.reason_code = query.reasonCode;
+  if (query.severity !== undefined) filter.severity = query.severity;
   return filter;
 }

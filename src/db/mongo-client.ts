@@ -13,6 +13,7 @@ import {
   type FeatureFlagDoc,
   type LockDoc,
   type RunDoc,
+  type RunScratchDoc,
   type SchemaMigrationDoc,
   type UserDoc,
 } from './documents.js';
@@ -76,6 +77,7 @@ export interface Collections {
   locks: Collection<LockDoc>;
   failures: Collection<FailureDoc>;
   schemaMigrations: Collection<SchemaMigrationDoc>;
+  runScratch: Collection<RunScratchDoc>;
 }
 
 export function getCollections(db: Db): Collections {
@@ -88,5 +90,6 @@ export function getCollections(db: Db): Collections {
     locks: db.collection<LockDoc>(COLLECTIONS.locks),
     failures: db.collection<FailureDoc>(COLLECTIONS.failures),
     schemaMigrations: db.collection<SchemaMigrationDoc>(COLLECTIONS.schemaMigrations),
+    runScratch: db.collection<RunScratchDoc>(COLLECTIONS.runScratch),
   };
 }

@@ -10,6 +10,7 @@ import { createFailuresRepository, type FailuresRepository } from './failures-re
 import { createFeatureFlagsRepository, type FeatureFlagsRepository } from './feature-flags-repository.js';
 import { createLocksRepository, type LocksRepository } from './locks-repository.js';
 import { getCollections } from './mongo-client.js';
+import { createRunScratchRepository, type RunScratchRepository } from './run-scratch-repository.js';
 import { createRunsRepository, type RunsRepository } from './runs-repository.js';
 import { createUsersRepository, type UsersRepository } from './users-repository.js';
 
@@ -21,6 +22,7 @@ export interface Repositories {
   runs: RunsRepository;
   locks: LocksRepository;
   failures: FailuresRepository;
+  runScratch: RunScratchRepository;
 }
 
 export function createRepositories(db: Db): Repositories {
@@ -33,5 +35,6 @@ export function createRepositories(db: Db): Repositories {
     runs: createRunsRepository(c.runs),
     locks: createLocksRepository(c.locks),
     failures: createFailuresRepository(c.failures),
+    runScratch: createRunScratchRepository(c.runScratch),
   };
 }

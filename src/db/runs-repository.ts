@@ -38,6 +38,8 @@ export interface NewRun {
   /** The source cursor after that page, for kinds that page by cursor. */
   checkpointCursor?: string | null;
   pageSize: number;
+  /** The run this run acts on (a rollback's target). */
+  targetRunId?: string;
   /** What the trigger asked for beyond kind and mode (stored only when there is something). */
   options?: RunOptionsDoc;
   /** The kind's own run fields it starts from (a resumed run continues its predecessor's). */
@@ -134,12 +136,24 @@ export interface RunsRepository {
     runFields: Readonly<Record<string, unknown>>,
     now: Date,
   ): Promise<boolean>;
+  /**
+   * Fenced: the kind's own run fields alone, between checkpoints (a write-ahead record before a
+   * write that is not idempotent). False = lease lost.
+   */
+  recordRunFields(
+    runId: string,
+    epoch: number,
+    runFields: Readonly<Record<string, unknown>>,
+    now: Date,
+  ): Promise<boolean>;
   /** Fenced: terminal status. False = lease lost (someone else decides the outcome). */
   finish(runId: string, epoch: number, finish: RunFinish, now: Date): Promise<boolean>;
   /** Unfenced terminal status for a run no worker ever claimed (its job was lost). */
   finishUnclaimed(runId: string, finish: RunFinish, now: Date): Promise<boolean>;
   /** Unfenced: ends an in-progress run whose CID lock now belongs to another run (or is gone). */
   finishOrphaned(runId: string, finish: RunFinish, now: Date): Promise<boolean>;
+  /** Marks a run undone by the rollback run `byRunId` (written by that rollback when it succeeds). */
+  markRolledBack(runId: string, byRunId: string, now: Date): Promise<void>;
   /** Asks the worker to stop after its current page. Returns the run, or null when none is in progress. */
   requestCancel(cid: string, now: Date): Promise<RunDoc | null>;
   /**
@@ -168,6 +182,7 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
         status: 'in_progress',
         job_id: null,
         resumed_from_run_id: run.resumedFromRunId,
+        ...(run.targetRunId === undefined ? {} : { target_run_id: run.targetRunId }),
         lease_epoch: 0,
         owner: null,
         triggered_by: run.triggeredBy,
@@ -269,6 +284,11 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
       return r.matchedCount === 1;
     },
 
+    async recordRunFields(runId, epoch, runFields, now) {
+      const r = await collection.updateOne(fenced(runId, epoch), { $set: { ...runFields, updated_at: now } });
+      return r.matchedCount === 1;
+    },
+
     async finish(runId, epoch, finish, now) {
       const r = await collection.updateOne(fenced(runId, epoch), { $set: finishFields(finish, now) });
       return r.matchedCount === 1;
@@ -288,6 +308,10 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
         { $set: finishFields(finish, now) },
       );
       return r.matchedCount === 1;
+    },
+
+    async markRolledBack(runId, byRunId, now) {
+      await collection.updateOne({ _id: runId }, { $set: { rolled_back_by: byRunId, updated_at: now } });
     },
 
     requestCancel: (cid, now) =>
@@ -375,7 +399,7 @@ function findWithRecentTimeline(collection: Collection<RunDoc>, ids: readonly st
 }
 
 /** Runs stored before kinds existed have no `kind` and are `migrate` runs (`runKindOf`). */
-function kindFilter(kinds: readonly RunKind[]): Filter<RunDoc> {
+export function kindFilter(kinds: readonly RunKind[]): Filter<RunDoc> {
   const values: (RunKind | null)[] = [...kinds];
   if (kinds.includes('migrate')) values.push(null);
   return { kind: { $in: values } } as Filter<RunDoc>;

@@ -18,6 +18,8 @@ import type { RunsRepository } from '../db/runs-repository.js';
 import { RUN_KINDS } from '../domain.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { kindsTriggeredByCid, runKindPolicy } from '../migration/run-kinds.js';
+import type { RollbackDeps } from '../migration/start-rollback.js';
 import type { CancelDeps, TriggerDeps } from '../migration/trigger-migration.js';
 import { createBasicAuth } from './basic-auth.js';
 import { createBearerAuth } from './bearer-auth.js';
@@ -33,6 +35,7 @@ import { registerMigrateRoutes } from './migrate-routes.js';
 import { buildOpenApiDocument, OPENAPI_PATH } from './openapi.js';
 import { createPathGuard } from './path-guard.js';
 import { type ReadPathRouteDeps, registerReadPathRoutes } from './read-path-routes.js';
+import { registerRollbackRoutes } from './rollback-routes.js';
 import { registerRunRoutes } from './run-routes.js';
 import type { RunStatusFeed } from './run-status-feed.js';
 import { registerStatusRoutes } from './status-routes.js';
@@ -63,6 +66,8 @@ export interface HttpAppDeps {
   /** Everything `triggerMigration` needs except the clock and logger, which come from here. */
   trigger: Omit<TriggerDeps, 'logger' | 'now'>;
   cancel: Omit<CancelDeps, 'now'>;
+  /** The target run's notes, for the rollback preview. */
+  rollbackNotes: RollbackDeps['contactNotes'];
   runs: Pick<RunsRepository, 'latestForCid' | 'listForCid' | 'get' | 'listTenants' | 'latestForCids'>;
   failures: Pick<FailuresRepository, 'list' | 'stream' | 'countByReason'>;
   readPath: ReadPathRouteDeps;
@@ -131,6 +136,10 @@ function createPrivateRouter(deps: HttpAppDeps, guards: Koa.Middleware[]): Route
     cancel: { ...deps.cancel, now: deps.now },
     maxBodyBytes: deps.config.maxBodyBytes,
   });
+  registerRollbackRoutes(router, {
+    rollback: { trigger: { ...deps.trigger, logger, now: deps.now }, contactNotes: deps.rollbackNotes },
+    maxBodyBytes: deps.config.maxBodyBytes,
+  });
   registerStatusRoutes(router, { runs: deps.runs });
   registerStatusStream(router, {
     feed: deps.statusSource,
@@ -154,7 +163,11 @@ function createPrivateRouter(deps: HttpAppDeps, guards: Koa.Middleware[]): Route
     runs: deps.runs,
     failures: deps.failures,
     routes: () => routeEntriesOf(router),
-    kinds: RUN_KINDS,
+    kinds: {
+      triggered: kindsTriggeredByCid(),
+      resumable: RUN_KINDS.filter((k) => runKindPolicy(k).resumable),
+      all: RUN_KINDS,
+    },
     migrateBodyProperties: migrateBodyPropertiesOf(openApi),
     logger,
   });

@@ -22,6 +22,7 @@ import {
   optionalEnumSchema,
   optionalPatternSchema,
   parseInput,
+  RUN_ID_PATTERN,
 } from './parse-input.js';
 import { routeOf } from './route-label.js';
 
@@ -29,8 +30,6 @@ export const FAILURES_DEFAULT_LIMIT = 100;
 export const FAILURES_MAX_LIMIT = 1000;
 export const EXPORT_FORMATS = ['json', 'csv', 'ndjson'] as const;
 
-/** Run ids are UUIDs today; any id of these characters is accepted. */
-const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 const CURSOR_PATTERN = /^[0-9a-f]{24}$/;
 
 export const FailuresQuerySchema = z.strictObject({
@@ -179,8 +178,8 @@ export function registerFailureRoutes(router: Router, deps: FailureRouteDeps): v
 
 /**
  * Which kinds' records a query shows (DESIGN.md §11.1): the asked-for kind; every kind of the
- * asked-for run; by default only kinds whose records are shown by default (a forecast's records
- * never mix into a migration's failure log unless asked for).
+ * asked-for run; by default only kinds whose records are shown by default (migrate, repair): a
+ * forecast's records or a reconcile's findings never mix into the failure log unless asked for.
  */
 function kindsOf(q: { run_id?: string | undefined; kind?: RunKind | undefined }): RunKind[] | undefined {
   if (q.kind !== undefined) return [q.kind];

@@ -6,7 +6,8 @@
 import type { Router } from '@koa/router';
 import { z } from 'zod';
 
-import { RUN_KINDS, RUN_MODES } from '../domain.js';
+import { RUN_KINDS, RUN_MODES, type RunKind } from '../domain.js';
+import { kindsTriggeredByCid } from '../migration/run-kinds.js';
 import {
   type CancelDeps,
   cancelMigration,
@@ -17,16 +18,36 @@ import { readJsonBody } from './json-body.js';
 import {
   cidSchema,
   companySsoIdSchema,
+  describeValue,
   optionalBooleanSchema,
   optionalEnumSchema,
   parseInput,
 } from './parse-input.js';
 import { toRunStatusBody } from './status-view.js';
 
+/** A kind this route starts; a kind that acts on a run (rollback) is named with its own route. */
+const cidKindSchema = z
+  .unknown()
+  .transform((value, ctx): RunKind | undefined => {
+    const allowed = kindsTriggeredByCid();
+    if (value === undefined) return undefined;
+    if (typeof value === 'string' && (allowed as string[]).includes(value)) return value as RunKind;
+    const ownRoute =
+      typeof value === 'string' && (RUN_KINDS as readonly string[]).includes(value)
+        ? ` (a ${value} run acts on one run: POST /private/notes/migration/runs/{run_id}/${value})`
+        : '';
+    ctx.addIssue({
+      code: 'custom',
+      message: `kind must be one of ${allowed.join(', ')}, got ${describeValue(value)}${ownRoute}`,
+    });
+    return z.NEVER;
+  })
+  .optional();
+
 export const MigrateBodySchema = z.strictObject({
   cid: cidSchema,
   company_sso_id: companySsoIdSchema,
-  kind: optionalEnumSchema('kind', RUN_KINDS),
+  kind: cidKindSchema,
   mode: optionalEnumSchema('mode', RUN_MODES),
   /** `dry_run` only (the trigger refuses it for other kinds): also download and type-check attachments. */
   verify_attachments: optionalBooleanSchema('verify_attachments'),

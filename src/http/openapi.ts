@@ -6,6 +6,7 @@
  */
 import {
   REASON_CODES,
+  RECONCILE_VERDICTS,
   RUN_KINDS,
   RUN_MODES,
   RUN_STATUSES,
@@ -14,10 +15,11 @@ import {
 } from '../domain.js';
 import { ERROR_CATALOG } from '../error-catalog.js';
 import type { ErrorCode } from '../errors.js';
+import { kindsShownByDefault, kindsTriggeredByCid } from '../migration/run-kinds.js';
 import { HTTP_ERROR_CODES } from './error-catalog.js';
 import { EXPORT_FORMATS, FAILURES_DEFAULT_LIMIT, FAILURES_MAX_LIMIT } from './failure-routes.js';
 import { consolePaths, consoleSchemas } from './openapi-console.js';
-import { CID_PATTERN, COMPANY_SSO_ID_PATTERN } from './parse-input.js';
+import { CID_PATTERN, COMPANY_SSO_ID_PATTERN, RUN_ID_PATTERN } from './parse-input.js';
 import { READ_PATH_DEFAULT_LIMIT, READ_PATH_MAX_LIMIT } from './read-path-routes.js';
 import { RUNS_DEFAULT_LIMIT, RUNS_MAX_LIMIT } from './run-routes.js';
 
@@ -120,6 +122,53 @@ const runStatusProperties: JsonObject = {
           max_failure_rate: { type: 'number' },
           max_warning_rate: { type: 'number' },
           match_pct_threshold: { type: 'number' },
+        },
+      },
+    ],
+  },
+  target_run_id: { type: ['string', 'null'], description: 'The run a `rollback` run undoes.' },
+  rolled_back_by: {
+    type: ['string', 'null'],
+    description: 'On a migrate or repair run: the rollback run that undid it (set when it succeeded).',
+  },
+  reconcile: {
+    oneOf: [
+      { type: 'null' },
+      {
+        type: 'object',
+        description:
+          'Reconcile and repair runs: in-scope CRM notes by verdict, and CDP orphans (DESIGN.md §11.5; docs/run-kinds.md "Verdicts").',
+        properties: Object.fromEntries(RECONCILE_VERDICTS.map((v) => [v, { type: 'integer' }])),
+      },
+    ],
+  },
+  repair: {
+    oneOf: [
+      { type: 'null' },
+      {
+        type: 'object',
+        description: 'Repair runs: what was written.',
+        properties: {
+          inserted: { type: 'integer', description: '`missing` notes inserted' },
+          replaced: { type: 'integer', description: '`stale` notes replaced (filtered on the values read)' },
+          replace_skipped: {
+            type: 'integer',
+            description: '`stale` notes left: edited meanwhile, or an attachment could not be re-hosted',
+          },
+        },
+      },
+    ],
+  },
+  rollback: {
+    oneOf: [
+      { type: 'null' },
+      {
+        type: 'object',
+        description: 'Rollback runs (DESIGN.md §11.6).',
+        properties: {
+          notes_deleted: { type: 'integer' },
+          notes_kept: { type: 'integer', description: 'Edited in CDP (or without a fingerprint): kept' },
+          objects_deleted: { type: 'integer' },
         },
       },
     ],
@@ -283,15 +332,17 @@ const schemas: JsonObject = {
       company_sso_id: { type: 'string', pattern: COMPANY_SSO_ID_PATTERN.source },
       kind: {
         type: 'string',
-        enum: [...RUN_KINDS],
+        enum: [...kindsTriggeredByCid()],
         default: 'migrate',
-        description: 'What the run does (DESIGN.md §11.1).',
+        description:
+          'What the run does (DESIGN.md §11.1). A `rollback` acts on one run: `POST /private/notes/migration/runs/{run_id}/rollback`.',
       },
       mode: {
         type: 'string',
         enum: [...RUN_MODES],
         default: 'restart',
-        description: '`restart` from page 1, or `resume` from the checkpoint of the last unsuccessful run.',
+        description:
+          '`restart` from page 1, or `resume` from the checkpoint of the last unsuccessful run of the same kind (`migrate`, `dry_run`; 400 for `reconcile` and `repair`, which always restart).',
       },
       verify_attachments: {
         type: 'boolean',
@@ -365,6 +416,66 @@ const schemas: JsonObject = {
             ],
           },
           created_at: { type: 'string', format: 'date-time' },
+        },
+      },
+    ],
+  },
+  RollbackRequest: {
+    type: 'object',
+    additionalProperties: false,
+    properties: {
+      dry_run: {
+        type: 'boolean',
+        default: false,
+        description: 'Answer the preview counts and change nothing.',
+      },
+    },
+  },
+  RollbackResponse: {
+    oneOf: [
+      {
+        type: 'object',
+        description: 'The rollback run was created and its job enqueued.',
+        required: ['dry_run', 'cid', 'company_sso_id', 'rollback_of', 'job_id', 'run_id', 'status'],
+        properties: {
+          dry_run: { const: false },
+          cid: { type: 'string' },
+          company_sso_id: { type: 'string' },
+          rollback_of: { type: 'string', description: 'The run being rolled back.' },
+          job_id: { type: 'string' },
+          run_id: {
+            type: 'string',
+            description: 'The rollback run (follow it with status or the SSE stream).',
+          },
+          status: { const: 'in_progress' },
+        },
+      },
+      {
+        type: 'object',
+        description:
+          'The preview: what the rollback would do now, computed from the same per-note decision the rollback run uses.',
+        required: [
+          'dry_run',
+          'rollback_of',
+          'would_delete',
+          'would_keep',
+          'objects',
+          'notes_without_provenance',
+        ],
+        properties: {
+          dry_run: { const: true },
+          cid: { type: 'string' },
+          company_sso_id: { type: 'string' },
+          rollback_of: { type: 'string' },
+          rolled_back_by: nullable('string'),
+          would_delete: { type: 'integer', description: 'Untouched notes of the run.' },
+          would_keep: { type: 'integer', description: 'Notes of the run edited in CDP (kept, reported).' },
+          objects: { type: 'integer', description: 'S3 objects of the notes it would delete.' },
+          notes_without_provenance: {
+            type: 'integer',
+            description:
+              'Legacy notes of the company with no provenance (migrated before provenance existed): never deleted by any rollback.',
+          },
         },
       },
     ],
@@ -483,6 +594,38 @@ const paths: JsonObject = {
       },
     },
   },
+  '/private/notes/migration/runs/{run_id}/rollback': {
+    post: {
+      summary: 'Roll back one finished migrate or repair run (or preview it with `dry_run: true`)',
+      description:
+        'Deletes the notes the run inserted that are still untouched (the delete filters on every value read, so an edit in between is kept) and their S3 objects; keeps and reports edited notes (`ROLLBACK_KEPT_EDITED`). Order of checks: path and body (415, 413, 400) → the run exists (404) → it is a finished migrate/repair run (409 `ROLLBACK_NOT_ALLOWED`) → [dry_run: the preview, 200] → not rolled back yet (409 `ALREADY_ROLLED_BACK`) → CID lock (409 `JOB_ALREADY_RUNNING`) → run + job → 200. No feature flag and no CRM call: an undo works while both are off.',
+      security: BASIC,
+      parameters: [
+        {
+          name: 'run_id',
+          in: 'path',
+          required: true,
+          description: 'The run to roll back.',
+          schema: { type: 'string', pattern: RUN_ID_PATTERN.source },
+        },
+      ],
+      requestBody: { required: true, content: { 'application/json': { schema: ref('RollbackRequest') } } },
+      responses: {
+        '200': json('The rollback run started, or the preview', ref('RollbackResponse')),
+        ...errors(
+          'VALIDATION_ERROR',
+          'UNAUTHORIZED',
+          'NOT_FOUND',
+          'ROLLBACK_NOT_ALLOWED',
+          'ALREADY_ROLLED_BACK',
+          'JOB_ALREADY_RUNNING',
+          'PAYLOAD_TOO_LARGE',
+          'UNSUPPORTED_MEDIA_TYPE',
+          'INTERNAL',
+        ),
+      },
+    },
+  },
   '/private/notes/migration/cancel': {
     post: {
       summary: 'Cancel the run in progress of a CID (cooperative: after the current page)',
@@ -548,7 +691,18 @@ const paths: JsonObject = {
       security: BASIC,
       parameters: [
         cidQuery,
-        { name: 'run_id', in: 'query', schema: { type: 'string' } },
+        {
+          name: 'run_id',
+          in: 'query',
+          description: 'Only this run (any kind).',
+          schema: { type: 'string', pattern: RUN_ID_PATTERN.source },
+        },
+        {
+          name: 'kind',
+          in: 'query',
+          description: `Only runs of this kind. Without \`kind\` or \`run_id\`, only records of ${kindsShownByDefault().join(' and ')} runs are shown (DESIGN.md §11.1).`,
+          schema: { type: 'string', enum: [...RUN_KINDS] },
+        },
         { name: 'reason_code', in: 'query', schema: { type: 'string', enum: [...REASON_CODES] } },
         { name: 'severity', in: 'query', schema: { type: 'string', enum: [...SEVERITIES] } },
         {

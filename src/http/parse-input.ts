@@ -14,6 +14,9 @@ import { ValidationError } from '../errors.js';
  */
 export const CID_PATTERN = /^[1-9][0-9]{0,18}$/;
 
+/** A run id: UUIDs today; any id of 1–64 characters of `A-Z a-z 0-9 _ -` is accepted. */
+export const RUN_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+
 /** An SSO company id: 1–128 characters of `A-Z a-z 0-9 . _ : @ -`, starting alphanumeric. */
 export const COMPANY_SSO_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
 
@@ -43,6 +46,15 @@ export const companySsoIdSchema = z.unknown().transform((value, ctx): string => 
   ctx.addIssue({
     code: 'custom',
     message: `company_sso_id must be 1-128 characters of A-Z a-z 0-9 . _ : @ - (starting with a letter or digit), got ${describeValue(value)}`,
+  });
+  return z.NEVER;
+});
+
+export const runIdSchema = z.unknown().transform((value, ctx): string => {
+  if (typeof value === 'string' && RUN_ID_PATTERN.test(value)) return value;
+  ctx.addIssue({
+    code: 'custom',
+    message: `run_id must be 1-64 characters of A-Z a-z 0-9 _ -, got ${describeValue(value)}`,
   });
   return z.NEVER;
 });

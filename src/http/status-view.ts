@@ -3,7 +3,15 @@
  * entry. Pure: RunDoc in, JSON-ready object out (dates as ISO strings). A CID with no run is
  * `{status: "not_started"}` and nothing else.
  */
-import type { DiagnosisDoc, RunConfigStampDoc, RunDoc, RunOptionsDoc } from '../db/documents.js';
+import type {
+  DiagnosisDoc,
+  RepairTotalsDoc,
+  RollbackTotalsDoc,
+  RunConfigStampDoc,
+  RunDoc,
+  RunOptionsDoc,
+  VerdictTotalsDoc,
+} from '../db/documents.js';
 import { isTerminalStatus, type RunKind, runKindOf, type RunMode, type RunStatus } from '../domain.js';
 import { type ForecastView, forecastViewOf } from '../migration/forecast.js';
 
@@ -29,6 +37,16 @@ export interface RunStatusBody {
   triggered_by: string | null;
   /** What shaped it (DESIGN.md §11.9); null on runs stored before stamps existed. */
   config: RunConfigStampDoc | null;
+  /** The run a rollback undoes; null for every other kind. */
+  target_run_id: string | null;
+  /** On a migrate or repair run: the rollback run that undid it. */
+  rolled_back_by: string | null;
+  /** Reconcile and repair runs: in-scope CRM notes by verdict, and orphans (DESIGN.md §11.5). */
+  reconcile: VerdictTotalsDoc | null;
+  /** Repair runs: notes inserted, replaced, and stale notes left because they changed meanwhile. */
+  repair: RepairTotalsDoc | null;
+  /** Rollback runs: notes deleted and kept, objects deleted (DESIGN.md §11.6). */
+  rollback: RollbackTotalsDoc | null;
   /** Trigger options (`{}` when none). */
   options: RunOptionsDoc;
   /** Why it halted, when it halted (#13): cause, share, sample note ids, hint. */
@@ -81,6 +99,11 @@ export function toRunStatusBody(run: RunDoc): RunStatusBody {
     error: run.error ? { code: run.error.code, message: run.error.message } : null,
     triggered_by: run.triggered_by ?? null,
     config: run.config ?? null,
+    target_run_id: run.target_run_id ?? null,
+    rolled_back_by: run.rolled_back_by ?? null,
+    reconcile: run.reconcile ?? null,
+    repair: run.repair ?? null,
+    rollback: run.rollback ?? null,
     options: run.options ?? {},
     halt_diagnosis: run.halt_diagnosis ?? null,
     forecast: forecastViewOf(run),

@@ -10,7 +10,7 @@ import type { LocksRepository } from '../db/locks-repository.js';
 import { isTransientMongoError } from '../db/mongo-errors.js';
 import type { RunsRepository } from '../db/runs-repository.js';
 import { runKindOf, type TerminalRunStatus } from '../domain.js';
-import { AppError, toError } from '../errors.js';
+import { AppError, LeaseLostError, toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { createPageFeed, type PageFeed } from './page-feed.js';
 import { addPage, countersOf } from './run-counters.js';
@@ -31,6 +31,14 @@ export interface MigrationObserver {
   runFinished?(run: RunDoc, status: TerminalRunStatus): void;
 }
 
+/**
+ * A test seam (STYLE.md: seams are injected deps): awaited between a page's `prepare` and its
+ * `commit`, where a person's edit can land between a step's read and its write (#14).
+ */
+export interface RunLoopHooks {
+  beforeCommit?(run: RunDoc, page: number): Promise<void>;
+}
+
 export interface ExecuteRunDeps {
   runs: RunsRepository;
   locks: LocksRepository;
@@ -45,6 +53,7 @@ export interface ExecuteRunDeps {
   /** This worker's name, written as the lock and run owner. */
   owner: string;
   observer?: MigrationObserver | undefined;
+  hooks?: RunLoopHooks | undefined;
 }
 
 export interface ExecuteRunOptions {
@@ -117,7 +126,23 @@ export async function executeRun(
     setProgress: (pct) => (progressPct = pct),
   };
   try {
-    const step = await runKindModule(kind).begin(deps.kinds, { run, log, signal: lease.lost });
+    const confirmLease = async () => {
+      if (!(await lease.confirm()))
+        throw new LeaseLostError('lease lost before a write', { cid: run.cid, run_id: run._id });
+    };
+    const writeAhead = async (runFields: Readonly<Record<string, unknown>>) => {
+      if (await deps.runs.recordRunFields(run._id, lease.epoch, runFields, deps.now())) return;
+      // Fenced out: mark the lease lost too, so the loop stops as a lost lease, not as a failure.
+      await lease.confirm();
+      throw new LeaseLostError('lease lost before a write-ahead record', { cid: run.cid, run_id: run._id });
+    };
+    const step = await runKindModule(kind).begin(deps.kinds, {
+      run,
+      log,
+      signal: lease.lost,
+      confirmLease,
+      writeAhead,
+    });
     return await pageLoop(deps, state, step, claim.takeover, options);
   } catch (e) {
     return await endOnError(deps, state, toError(e));
@@ -161,6 +186,7 @@ async function pageLoop(
       const last = current.page.next === null;
       if (!last && prefetch > 0) ahead = prepareNext(false);
       const commitStarted = performance.now();
+      await deps.hooks?.beforeCommit?.(run, current.page.position.page);
       const outcome = await step.commit(current.plan);
       if (!(await checkpoint(deps, state, current.page, outcome))) return leaseLost(log);
       const now = performance.now();
@@ -272,7 +298,12 @@ async function checkpoint(
   const ok = await deps.runs.recordPage(
     state.run._id,
     state.lease.epoch,
-    { page: page.position.page, total_pages: page.totalPages, cursor: page.next?.cursor ?? null },
+    // After the last page a cursor source's own cursor is kept (see `SourcePage.next`).
+    {
+      page: page.position.page,
+      total_pages: page.totalPages,
+      cursor: page.next ? page.next.cursor : page.position.cursor,
+    },
     state.counters,
     outcome.runFields ?? {},
     deps.now(),

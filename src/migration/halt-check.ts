@@ -2,13 +2,14 @@
  * Whether a run must stop after a page (DESIGN.md §4, §11.4, #13), in this order: a systemic
  * cause on the page (most payloads invalid, most contacts missing, every attachment blocked) →
  * the failure rate above MAX_FAILURE_RATE → the warning rate above MAX_WARNING_RATE. Pure: the
- * migrate kind halts on the verdict, the dry run records where a real run would have halted.
+ * migrate and repair kinds halt on the verdict, the dry run records where a real run would have halted.
  */
 import type { DiagnosisDoc, ProblemTallyDoc, RunCounters } from '../db/documents.js';
 import { diagnose, type DiagnosisFigures, type DiagnosisThresholds } from './diagnose.js';
 import type { AttachmentStats, Problem } from './prepare-notes.js';
 import { addProblems, EMPTY_PROBLEM_TALLY } from './problem-tally.js';
 import { shouldHalt, warningRate } from './run-counters.js';
+import type { HaltDecision } from './run-step.js';
 
 export interface HaltThresholds {
   maxFailureRate: number;
@@ -89,6 +90,20 @@ export function pageFiguresOf(input: {
       blockedHosts: [...input.attachments.blockedHosts]
         .map(([host, count]) => ({ host, count }))
         .sort((a, b) => b.count - a.count || a.host.localeCompare(b.host)),
+    },
+  };
+}
+
+/** The halt a writing kind (migrate, repair) makes of a verdict: the diagnosis stored, the rates logged. */
+export function haltDecisionOf(verdict: HaltVerdict, counters: RunCounters): HaltDecision {
+  return {
+    reason: verdict.reason,
+    runFields: { halt_diagnosis: verdict.diagnosis },
+    logFields: {
+      trigger: verdict.trigger,
+      failure_rate: counters.failure_rate,
+      warning_rate: warningRate(counters),
+      halt_diagnosis: verdict.diagnosis,
     },
   };
 }

@@ -5,6 +5,7 @@
  */
 import { randomUUID } from 'node:crypto';
 
+import type { AttachmentObjectRemover } from '../attachments/s3-attachment-store.js';
 import type { Config } from '../config.js';
 import type { CrmNotesExtractor } from '../crm/crm-notes-extractor.js';
 import type { RunConfigStampDoc } from '../db/documents.js';
@@ -13,7 +14,7 @@ import type { Logger } from '../logger.js';
 import { normalizeNoteHtml } from '../normalize/normalize-note-html.js';
 import { createContactResolver } from '../resolve/contact-resolver.js';
 import { createOwnerResolver } from '../resolve/owner-resolver.js';
-import type { ExecuteRunDeps, MigrationObserver } from './execute-run.js';
+import type { ExecuteRunDeps, MigrationObserver, RunLoopHooks } from './execute-run.js';
 import type { AttachmentRehoster, NormalizeHtml } from './pipeline-ports.js';
 import type { RunKindDeps } from './run-step.js';
 import {
@@ -56,11 +57,16 @@ export function runSettingsOf(config: Readonly<Config>): RunSettings {
 }
 
 export interface ExecuteRunDepsInput {
-  repos: Pick<Repositories, 'runs' | 'locks' | 'contactNotes' | 'failures' | 'contacts' | 'users'>;
+  repos: Pick<
+    Repositories,
+    'runs' | 'locks' | 'contactNotes' | 'failures' | 'contacts' | 'users' | 'runScratch'
+  >;
   extractor: CrmNotesExtractor;
   attachments: AttachmentRehoster;
-  /** The dry run's attachment checks that store nothing (`RunKindDeps.vetAttachments`). */
+  /** The attachment checks that store nothing: the dry run's and reconcile's (`RunKindDeps.vetAttachments`). */
   vetAttachments: RunKindDeps['vetAttachments'];
+  /** Deletes S3 objects (rollback). */
+  attachmentObjects: AttachmentObjectRemover;
   settings: RunSettings;
   configStamp: RunConfigStampDoc;
   logger: Logger;
@@ -69,6 +75,7 @@ export interface ExecuteRunDepsInput {
   /** Defaults to the real normalizer. */
   normalizeHtml?: NormalizeHtml;
   observer?: MigrationObserver | undefined;
+  hooks?: RunLoopHooks | undefined;
 }
 
 export function createExecuteRunDeps(input: ExecuteRunDepsInput): ExecuteRunDeps {
@@ -80,12 +87,15 @@ export function createExecuteRunDeps(input: ExecuteRunDepsInput): ExecuteRunDeps
     kinds: {
       contactNotes: repos.contactNotes,
       failures: repos.failures,
+      runs: repos.runs,
+      scratch: repos.runScratch,
       extractor: input.extractor,
       contacts: createContactResolver({ contacts: repos.contacts, cache: settings.contactCache }),
       owners: createOwnerResolver({ users: repos.users }),
       normalizeHtml: input.normalizeHtml ?? normalizeNoteHtml,
       attachments: input.attachments,
       vetAttachments: input.vetAttachments,
+      attachmentObjects: input.attachmentObjects,
       attachmentNoteConcurrency: settings.attachmentNoteConcurrency,
       config: {
         noteTypeAllowlist: settings.noteTypeAllowlist,
@@ -106,6 +116,7 @@ export function createExecuteRunDeps(input: ExecuteRunDepsInput): ExecuteRunDeps
     now: input.now,
     owner: input.owner,
     observer: input.observer,
+    hooks: input.hooks,
   };
 }
 

@@ -6,11 +6,17 @@
 import type { RunKind } from '../domain.js';
 import { dryRunKind } from './kinds/dry-run.js';
 import { migrateKind } from './kinds/migrate.js';
+import { reconcileKind } from './kinds/reconcile.js';
+import { repairKind } from './kinds/repair.js';
+import { rollbackKind } from './kinds/rollback.js';
 import type { RunKindModule, RunKindPolicy } from './run-step.js';
 
 export const RUN_KIND_MODULES: Readonly<Record<RunKind, RunKindModule>> = {
   migrate: migrateKind,
   dry_run: dryRunKind,
+  reconcile: reconcileKind,
+  repair: repairKind,
+  rollback: rollbackKind,
 };
 
 export function runKindModule(kind: RunKind): RunKindModule {
@@ -21,16 +27,23 @@ export function runKindPolicy(kind: RunKind): RunKindPolicy {
   return RUN_KIND_MODULES[kind].policy;
 }
 
-/** Kinds whose `completed_success` makes a CID migrated (what `ALREADY_MIGRATED` looks at). */
-export function kindsThatCompleteMigration(): RunKind[] {
+function kindsWhere(test: (policy: RunKindPolicy) => boolean): RunKind[] {
   return Object.values(RUN_KIND_MODULES)
-    .filter((m) => m.policy.completesMigration)
+    .filter((m) => test(m.policy))
     .map((m) => m.kind);
 }
 
-/** Kinds whose failure records the default failure queries and exports show (no `run_id`, no `kind`). */
+/** Kinds that change `contact_notes`: the CID's latest run of these decides `ALREADY_MIGRATED`. */
+export function kindsThatChangeNotes(): RunKind[] {
+  return kindsWhere((p) => p.changesNotes);
+}
+
+/** Kinds whose failure records default failure queries and exports show (DESIGN.md §11.1). */
 export function kindsShownByDefault(): RunKind[] {
-  return Object.values(RUN_KIND_MODULES)
-    .filter((m) => m.policy.failuresShownByDefault)
-    .map((m) => m.kind);
+  return kindsWhere((p) => p.failuresShownByDefault);
+}
+
+/** Kinds `POST /private/notes/migrate` starts (the others act on a run and have their own route). */
+export function kindsTriggeredByCid(): RunKind[] {
+  return kindsWhere((p) => !p.targetsRun);
 }

@@ -33,6 +33,12 @@ export interface HeldLease {
   readonly epoch: number;
   /** Aborted when a renewal finds the lease taken by someone else. */
   readonly lost: AbortSignal;
+  /**
+   * Renews the lease now and says whether this worker still holds it; when not, `lost` is
+   * aborted. For a kind's non-idempotent write (a delete), right before it: a worker that was
+   * paused past its lease learns it here instead of at its next heartbeat.
+   */
+  confirm(): Promise<boolean>;
   /** Stops the heartbeat; idempotent. */
   stop(): void;
   /** Deletes the lock (terminal status reached). */
@@ -113,22 +119,27 @@ function startHeartbeat(deps: LeaseDeps, run: RunDoc, epoch: number, options: Le
   let stopped = false;
   let beating = false;
 
+  const renewOrLose = async (): Promise<boolean> => {
+    if (lost.signal.aborted) return false;
+    const renewed = await deps.locks.renew(run.cid, run._id, epoch, options.leaseMs, deps.now());
+    if (!renewed && !lost.signal.aborted) {
+      log.error('lease lost: another worker holds the CID lock now');
+      lost.abort(
+        new LeaseLostError('lease lost: another worker holds the CID lock', {
+          cid: run.cid,
+          run_id: run._id,
+        }),
+      );
+      stop();
+    }
+    return renewed;
+  };
+
   const beat = async () => {
     if (stopped || beating) return;
     beating = true;
     try {
-      const renewed = await deps.locks.renew(run.cid, run._id, epoch, options.leaseMs, deps.now());
-      if (!renewed) {
-        log.error('lease lost: another worker holds the CID lock now');
-        lost.abort(
-          new LeaseLostError('lease lost: another worker holds the CID lock', {
-            cid: run.cid,
-            run_id: run._id,
-          }),
-        );
-        stop();
-        return;
-      }
+      if (!(await renewOrLose())) return;
       await options.onHeartbeat?.();
     } catch (e) {
       // The database may be briefly unreachable: keep beating; fencing protects the data meanwhile.
@@ -150,6 +161,7 @@ function startHeartbeat(deps: LeaseDeps, run: RunDoc, epoch: number, options: Le
     runId: run._id,
     epoch,
     lost: lost.signal,
+    confirm: renewOrLose,
     stop,
     async release() {
       stop();

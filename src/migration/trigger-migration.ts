@@ -9,11 +9,11 @@ import type { LockDoc, RunConfigStampDoc, RunDoc, RunOptionsDoc } from '../db/do
 import type { FeatureFlagsRepository } from '../db/feature-flags-repository.js';
 import type { LocksRepository } from '../db/locks-repository.js';
 import { EMPTY_COUNTERS, type RunsRepository } from '../db/runs-repository.js';
-import { isTerminalStatus, MIGRATION_FLAG, type RunKind, type RunMode } from '../domain.js';
+import { isTerminalStatus, MIGRATION_FLAG, type RunKind, runKindOf, type RunMode } from '../domain.js';
 import { AppError, ConflictError, toError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { countersOf } from './run-counters.js';
-import { kindsThatCompleteMigration, runKindModule, runKindPolicy } from './run-kinds.js';
+import { kindsThatChangeNotes, runKindModule, runKindPolicy } from './run-kinds.js';
 
 /**
  * How long a trigger's lock may exist without its run or job before it counts as abandoned: far
@@ -69,6 +69,13 @@ export interface TriggerRequest {
   mode: RunMode;
   /** Who asks: the Basic-auth user, `cli`, `wave:<id>`. */
   triggeredBy: string;
+  /** The run this run acts on; required exactly for kinds whose policy `targetsRun` (rollback). */
+  targetRunId?: string;
+  /**
+   * Called once the CID lock is held, before the run is created: a guard that must be checked
+   * again under the lock (e.g. "not rolled back yet"). Throwing releases the lock; nothing is written.
+   */
+  recheckUnderLock?: () => Promise<void>;
   /** Options of the run (only those its kind accepts); stored on the run for the worker. */
   options?: RunOptionsDoc;
 }
@@ -83,6 +90,7 @@ export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): 
   const log = deps.logger.child({ cid: req.cid, kind: req.kind });
   const policy = runKindPolicy(req.kind);
   assertOptionsAccepted(req);
+  assertModeAccepted(req);
   if (policy.requiresFlag && !(await deps.flags.isEnabled(req.cid, MIGRATION_FLAG))) {
     throw new AppError(
       'FLAG_DISABLED',
@@ -92,10 +100,19 @@ export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): 
       },
     );
   }
+  if (policy.targetsRun !== (req.targetRunId !== undefined)) {
+    throw new ValidationError(
+      policy.targetsRun
+        ? `a ${req.kind} run acts on another run: start it with POST /private/notes/migration/runs/{run_id}/${req.kind}`
+        : `a ${req.kind} run acts on a CID, not on a run`,
+      { location: 'body', issues: [{ code: 'custom', path: ['kind'], message: `kind ${req.kind}` }] },
+    );
+  }
+  // The CID's latest note-changing run decides: a rollback after the run that completed it reopens it.
   const latest = policy.refusedAfterSuccess
-    ? await deps.runs.latestForCid(req.cid, kindsThatCompleteMigration())
+    ? await deps.runs.latestForCid(req.cid, kindsThatChangeNotes())
     : null;
-  if (latest?.status === 'completed_success') {
+  if (latest?.status === 'completed_success' && runKindPolicy(runKindOf(latest)).completesMigration) {
     throw new ConflictError(
       'ALREADY_MIGRATED',
       `CID ${req.cid} was already migrated successfully by run ${latest._id}`,
@@ -107,13 +124,15 @@ export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): 
   }
   const resumeFrom = req.mode === 'resume' ? await findRunToResume(deps, req.cid, req.kind) : null;
 
-  // CRM must know the organisation before anything is written (404 CID_NOT_FOUND, 502 CRM_UNAVAILABLE).
-  await deps.extractor.probeOrganization(req.cid);
+  // CRM must know the organisation before anything is written (404 CID_NOT_FOUND, 502 CRM_UNAVAILABLE);
+  // a kind that never reads CRM (rollback) works while CRM is down.
+  if (policy.readsCrm) await deps.extractor.probeOrganization(req.cid);
 
   const runId = deps.newRunId();
   const now = deps.now();
   await acquireLock(deps, req.cid, runId, now, log);
   try {
+    await req.recheckUnderLock?.();
     await deps.runs.create(
       {
         runId,
@@ -127,6 +146,7 @@ export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): 
         checkpointPage: resumeFrom?.checkpoint.page ?? 0,
         checkpointCursor: resumeFrom?.checkpoint.cursor ?? null,
         pageSize: resumeFrom?.page_size ?? deps.config.pageSize,
+        ...(req.targetRunId === undefined ? {} : { targetRunId: req.targetRunId }),
         ...(req.options ? { options: req.options } : {}),
         ...(resumeFrom ? { kindFields: runKindModule(req.kind).resumeFieldsOf?.(resumeFrom) ?? {} } : {}),
       },
@@ -149,6 +169,7 @@ export async function triggerMigration(deps: TriggerDeps, req: TriggerRequest): 
         mode: req.mode,
         triggered_by: req.triggeredBy,
         resumed_from_run_id: resumeFrom?._id ?? null,
+        ...(req.targetRunId === undefined ? {} : { target_run_id: req.targetRunId }),
       },
       'migration triggered',
     );
@@ -186,6 +207,18 @@ function assertOptionsAccepted(req: TriggerRequest): void {
         path: [name],
         message: `${name} applies only to kinds that take it, not to ${req.kind}`,
       })),
+    },
+  );
+}
+
+/** `mode: "resume"` for a kind that cannot continue another run is a mistake in the request (400). */
+function assertModeAccepted(req: TriggerRequest): void {
+  if (req.mode !== 'resume' || runKindPolicy(req.kind).resumable) return;
+  throw new ValidationError(
+    `mode resume does not apply to kind ${req.kind}: it starts from page 1 (mode restart), which loses nothing but time`,
+    {
+      location: 'body',
+      issues: [{ code: 'custom', path: ['mode'], message: `a ${req.kind} run cannot resume another run` }],
     },
   );
 }

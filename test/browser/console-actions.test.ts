@@ -193,6 +193,8 @@ describe('console actions in Chromium (#17)', () => {
     /** Starts `kind` from the page's form (prefilled with this tenant), opens its run, waits for its end. */
     const runFromForm = async (kind: string, effect: string) => {
       await page.locator('#start-form').getByLabel('Kind').selectOption(kind);
+      // These kinds always restart: the form does not offer to resume them.
+      expect(await page.locator('#start-form option[value="resume"]').isDisabled()).toBe(true);
       await page.locator('#start-form').getByRole('button', { name: 'Start…' }).click();
       const dialog = page.getByRole('dialog');
       await expect.poll(() => dialog.isVisible()).toBe(true);
@@ -210,7 +212,7 @@ describe('console actions in Chromium (#17)', () => {
     const figures = (id: string) => page.locator(`section[aria-labelledby="figures-${id}"]`).innerText();
 
     const reconcile = await runFromForm('reconcile', 'records a verdict per note; it writes no note');
-    const verdicts = Reflect.get(reconcile, 'reconcile') as Record<string, number>;
+    const verdicts = reconcile.reconcile!;
     const shown = await figures('reconcile');
     for (const [verdict, n] of Object.entries(verdicts)) {
       expect(shown).toMatch(new RegExp(`${verdict.replaceAll('_', ' ')}\\s+${n.toLocaleString('en-US')}`));
@@ -229,7 +231,7 @@ describe('console actions in Chromium (#17)', () => {
     }
 
     const repair = await runFromForm('repair', 'inserts missing notes and replaces stale untouched ones');
-    const totals = Reflect.get(repair, 'repair') as Record<string, number>;
+    const totals = repair.repair!;
     expect(totals.inserted).toBe(missing);
     expect(await figures('repair')).toMatch(new RegExp(`inserted\\s+${missing.toLocaleString('en-US')}`));
     expect(await t.collections.contactNotes.countDocuments({ company_sso_id: tenant.companySsoId })).toBe(

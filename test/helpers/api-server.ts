@@ -105,6 +105,7 @@ export function buildApiDeps(
       ...options.triggerConfig,
     }),
     cancel: createCancelDeps({ repos, now }),
+    rollbackNotes: repos.contactNotes,
     runs: repos.runs,
     failures: repos.failures,
     readPath: { contactNotes: repos.contactNotes, contacts: repos.contacts, users: repos.users },

@@ -5,12 +5,13 @@
  */
 import { randomUUID } from 'node:crypto';
 
+import type { AttachmentObjectRemover } from '../../src/attachments/s3-attachment-store.js';
 import { parseConfig } from '../../src/config.js';
 import type { CrmNotesExtractor } from '../../src/crm/crm-notes-extractor.js';
 import type { Repositories } from '../../src/db/repositories.js';
 import { MIGRATION_FLAG } from '../../src/domain.js';
 import { createSilentLogger, type Logger } from '../../src/logger.js';
-import { executeRun, type ExecuteRunOptions } from '../../src/migration/execute-run.js';
+import { executeRun, type ExecuteRunOptions, type RunLoopHooks } from '../../src/migration/execute-run.js';
 import type { AttachmentRehoster, NormalizeHtml } from '../../src/migration/pipeline-ports.js';
 import {
   createExecuteRunDeps,
@@ -32,8 +33,14 @@ export interface HarnessOptions {
   normalizeHtml?: NormalizeHtml;
   /** Defaults to none: notes keep no attachments. */
   attachments?: AttachmentRehoster;
-  /** The dry run's checks; default: none (notes keep no attachments). */
+  /**
+   * The checks that store nothing (the dry run's, reconcile's); default: `attachments` for both
+   * (a test rehoster that uploads nothing), so reconcile computes what the migration wrote.
+   */
   vetAttachments?: { urls: AttachmentRehoster; downloads: AttachmentRehoster };
+  /** Defaults to one that records the keys it was asked to delete (`deletedObjectKeys`). */
+  attachmentObjects?: AttachmentObjectRemover;
+  hooks?: RunLoopHooks;
   owner?: string;
   logger?: Logger;
   leaseMs?: number;
@@ -62,12 +69,21 @@ export function createRunHarness(options: HarnessOptions) {
     ...options.settings,
   };
   const configStamp = makeConfigStamp({ page_size: settings.pageSize });
+  const deletedObjectKeys: string[] = [];
+  const attachments = options.attachments ?? NO_ATTACHMENTS;
   const deps = (owner: string) =>
     createExecuteRunDeps({
       repos: options.repos,
       extractor: options.extractor,
-      attachments: options.attachments ?? NO_ATTACHMENTS,
-      vetAttachments: options.vetAttachments ?? { urls: NO_ATTACHMENTS, downloads: NO_ATTACHMENTS },
+      attachments,
+      vetAttachments: options.vetAttachments ?? { urls: attachments, downloads: attachments },
+      attachmentObjects: options.attachmentObjects ?? {
+        deleteObjects: (keys) => {
+          deletedObjectKeys.push(...keys);
+          return Promise.resolve();
+        },
+      },
+      hooks: options.hooks,
       settings,
       configStamp,
       logger,
@@ -94,6 +110,7 @@ export function createRunHarness(options: HarnessOptions) {
   return {
     enqueued,
     settings,
+    deletedObjectKeys,
     async enableFlag(cid: string) {
       await options.repos.featureFlags.setFlag(cid, MIGRATION_FLAG, true, now());
     },

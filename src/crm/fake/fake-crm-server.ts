@@ -35,12 +35,18 @@ import {
   type FakeCrmFaultOptions,
   pickShareFault,
 } from './fake-crm-faults.js';
+import {
+  createFakeMutationState,
+  type FakeServedPlan,
+  handleMutationRoute,
+  isMutationRoute,
+} from './fake-crm-mutation-routes.js';
 import { findFakeFile } from './fake-files.js';
 import { responseSignal, sendJson, streamChunks, waitUnlessClosed } from './fake-http-io.js';
 import { createFakeNoteGenerator, type FakeNoteGenerator } from './fake-note-generator.js';
 import { fakeNotesPageChunks } from './fake-notes-page.js';
+import type { FakeMutationRequest } from './fake-tenant-mutations.js';
 import { type FakeTenantOptions, resolveFakeTenant } from './fake-tenant-options.js';
-import { computeFakeTenantPlan, type FakeTenantPlan } from './fake-tenant-plan.js';
 
 /** Default `Authorization` value the fake CRM requires (set CRM_API_AUTH to the same). */
 export const FAKE_CRM_DEFAULT_AUTH = 'Token fake-crm-dev-token';
@@ -77,6 +83,8 @@ export interface FakeCrmOptions {
   onNotesRequest?: (info: FakeNotesRequestInfo) => FakeCrmFaultAction | null | undefined;
   /** Base URL written into attachment URLs. Default: the URL the server listens on. */
   publicUrl?: string;
+  /** Changes applied to tenants before the first request (`fake-tenant-mutations.ts`, #14). */
+  mutations?: readonly ({ cid: string } & FakeMutationRequest)[];
   logger?: Logger;
 }
 
@@ -102,7 +110,10 @@ export interface FakeCrm {
   counters(): FakeCrmCountersSnapshot;
   /** `counters` (default) zeroes them; `all` also forgets rate windows and latency draws. */
   reset(scope?: FakeCrmResetScope): void;
-  plan(cid: string): FakeTenantPlan;
+  /** What CRM serves now; with `mutation` (what reconcile and repair must find) once mutated. */
+  plan(cid: string): FakeServedPlan;
+  /** Changes a tenant from now on, as `POST /_fake/tenants/{cid}/mutations` does. */
+  mutate(cid: string, request: FakeMutationRequest): FakeServedPlan;
   /** Applies `action` to the next `times` notes requests, before any other fault. */
   injectFaults(action: FakeCrmFaultAction, times?: number): void;
   /** Closes every connection (slow responses included) and the server. Idempotent. */
@@ -132,6 +143,7 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
   const queued: FakeCrmFaultAction[] = [];
   const stopping = new AbortController();
   const generators = new Map<string, FakeNoteGenerator>();
+  const mutations = createFakeMutationState(tenants, options.mutations);
   const stats: FakeCrmStats = {
     requests: 0,
     notesRequests: 0,
@@ -216,7 +228,7 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
 
     const generator = generators.get(cid);
     const notesOnPage = generator
-      ? Math.max(0, Math.min(perPage, generator.tenant.noteCount - (page - 1) * perPage))
+      ? Math.max(0, Math.min(perPage, mutations.listing(generator).total - (page - 1) * perPage))
       : 0;
     const latencyMs = generator
       ? await runtime.waitNotesLatency({ cid, page, perPage, notesOnPage }, r.signal)
@@ -234,6 +246,7 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
       sendJson(res, 404, { error: 'organization_not_found', message: `no organization ${cid}` }, headers);
       return 0;
     }
+    const listing = mutations.listing(generator);
     const chunks = fakeNotesPageChunks(
       generator,
       page,
@@ -244,6 +257,7 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
             ...(action.malformation ? { corruptWith: action.malformation } : {}),
           }
         : {},
+      listing,
     );
     const json = { 'content-type': 'application/json; charset=utf-8', ...headers };
     if (action?.kind === 'garbled_body' || (action?.kind === 'drop' && action.when === 'mid_body')) {
@@ -281,7 +295,9 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
       return;
     }
     const generator = generators.get(cid);
-    const file = generator ? findFakeFile(generator, noteId, slot) : null;
+    const file = generator
+      ? findFakeFile(generator, noteId, slot, mutations.listing(generator).indexLimit)
+      : null;
     if (!file) {
       sendJson(res, 404, { error: 'file_not_found' });
       return;
@@ -303,6 +319,7 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
     });
     const url = new URL(req.url ?? '/', 'http://fake-crm.local');
     const handle = async () => {
+      if (isMutationRoute(url)) return handleMutationRoute(req, res, url, mutations, tenants);
       if (isFakeOnlyRoute(url)) return handleFakeOnlyRoute(req, res, url, runtime);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         sendJson(res, 405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
@@ -350,8 +367,9 @@ export async function startFakeCrm(options: FakeCrmOptions): Promise<FakeCrm> {
     plan(cid) {
       const tenant = tenants.get(cid);
       if (!tenant) throw new Error(`fake CRM has no tenant ${cid}`);
-      return computeFakeTenantPlan(tenant);
+      return mutations.plan(tenant);
     },
+    mutate: (cid, request) => mutations.mutate(cid, request),
     injectFaults(action, times = 1) {
       for (let i = 0; i < times; i++) queued.push(action);
     },

@@ -12,11 +12,19 @@ export interface FakeFile {
   body: FakeFileBody;
 }
 
-/** The file of attachment `slot` on note `noteId`, or null when the server answers 404. */
-export function findFakeFile(generator: FakeNoteGenerator, noteId: number, slot: number): FakeFile | null {
+/**
+ * The file of attachment `slot` on note `noteId`, or null when the server answers 404. Notes exist
+ * below `indexLimit` (the tenant's own, and notes a mutation added after them).
+ */
+export function findFakeFile(
+  generator: FakeNoteGenerator,
+  noteId: number,
+  slot: number,
+  indexLimit = generator.tenant.noteCount,
+): FakeFile | null {
   const { tenant } = generator;
   const index = noteId - tenant.firstNoteId;
-  if (!Number.isSafeInteger(index) || index < 0 || index >= tenant.noteCount) return null;
+  if (!Number.isSafeInteger(index) || index < 0 || index >= indexLimit) return null;
   const attachment = generator.traits(index).attachments.find((a) => a.slot === slot);
   if (!attachment || ['download_failed', 'ssrf_blocked', 'unlisted_host'].includes(attachment.outcome))
     return null;

@@ -5,6 +5,7 @@
  */
 import type { FakeNoteGenerator } from './fake-note-generator.js';
 import type { Malformation } from './fake-note-traits.js';
+import type { FakeNoteListing } from './fake-tenant-mutations.js';
 
 /** Chunks are flushed at about this many characters. */
 const CHUNK_CHARS = 64 * 1024;
@@ -26,23 +27,34 @@ export interface FakePageOptions {
   corruptWith?: Malformation;
 }
 
+/** The notes of an unmutated tenant: position k is note k. */
+export function plainListing(generator: FakeNoteGenerator): FakeNoteListing {
+  return {
+    total: generator.tenant.noteCount,
+    indexLimit: generator.tenant.noteCount,
+    indexAt: (position) => position,
+    note: (index, corrupt) => generator.note(index, corrupt),
+  };
+}
+
 /** The page's JSON text in chunks; pages past the end have `data: []`. */
 export function* fakeNotesPageChunks(
   generator: FakeNoteGenerator,
   page: number,
   perPage: number,
   options: FakePageOptions = {},
+  listing: FakeNoteListing = plainListing(generator),
 ): Generator<string> {
-  const total = generator.tenant.noteCount;
+  const total = listing.total;
   const first = (page - 1) * perPage;
   const end = Math.min(total, first + perPage);
   let buffer = '{"data":[';
-  for (let index = first; index < end; index++) {
-    const position = index - first;
+  for (let at = first; at < end; at++) {
+    const position = at - first;
     const corrupt = options.corruptPositions?.has(position)
       ? (options.corruptWith ?? 'type_id_as_string')
       : undefined;
-    buffer += (index > first ? ',' : '') + JSON.stringify(generator.note(index, corrupt));
+    buffer += (at > first ? ',' : '') + JSON.stringify(listing.note(listing.indexAt(at), corrupt));
     if (buffer.length >= CHUNK_CHARS) {
       yield buffer;
       buffer = '';

@@ -15,6 +15,7 @@ import {
   type AttachmentKind,
   type AttachmentOutcome,
   expectedNoteOutcome,
+  type FakeNoteTraits,
   fakeNoteTraits,
   OWNER_KINDS,
   type OwnerKind,
@@ -76,7 +77,16 @@ export interface FakeTenantPlan {
 const zeros = <K extends string>(keys: readonly K[]) =>
   Object.fromEntries(keys.map((k) => [k, 0])) as Record<K, number>;
 
-export function computeFakeTenantPlan(tenant: FakeTenant): FakeTenantPlan {
+/** The notes a plan walks: by default the tenant's own; a mutated tenant passes what CRM serves now. */
+export interface FakePlanNotes {
+  count: number;
+  traitsAt(position: number): FakeNoteTraits;
+}
+
+export function computeFakeTenantPlan(
+  tenant: FakeTenant,
+  notes: FakePlanNotes = { count: tenant.noteCount, traitsAt: (i) => fakeNoteTraits(tenant, i) },
+): FakeTenantPlan {
   // Every code of domain.ts, so a new one shows up in the plan (at 0) without an edit here.
   const failures = zeros(NOTE_FAILURE_CODES.filter((c): c is PlannedFailureCode => c !== 'WRITE_FAILED'));
   const warnings = zeros<NoteWarningCode>(NOTE_WARNING_CODES);
@@ -106,8 +116,10 @@ export function computeFakeTenantPlan(tenant: FakeTenant): FakeTenantPlan {
     if (k < tenant.personPoolSize) personsFound++;
   };
 
-  for (let index = 0; index < tenant.noteCount; index++) {
-    const t = fakeNoteTraits(tenant, index);
+  let lastNoteId: number | null = null;
+  for (let position = 0; position < notes.count; position++) {
+    const t = notes.traitsAt(position);
+    lastNoteId = Math.max(lastNoteId ?? t.id, t.id);
     const outcome = expectedNoteOutcome(t);
     if (outcome.status === 'out_of_scope') {
       outOfScope++;
@@ -134,7 +146,7 @@ export function computeFakeTenantPlan(tenant: FakeTenant): FakeTenantPlan {
     }
   }
 
-  const inScope = tenant.noteCount - outOfScope;
+  const inScope = notes.count - outOfScope;
   return {
     cid: tenant.cid,
     companySsoId: tenant.companySsoId,
@@ -142,8 +154,8 @@ export function computeFakeTenantPlan(tenant: FakeTenant): FakeTenantPlan {
     preset: tenant.preset,
     mix: { ...tenant.mix },
     firstNoteId: tenant.firstNoteId,
-    lastNoteId: tenant.noteCount > 0 ? tenant.firstNoteId + tenant.noteCount - 1 : null,
-    notesTotal: tenant.noteCount,
+    lastNoteId,
+    notesTotal: notes.count,
     inScope,
     outOfScope,
     expectedMigrated: migrated,

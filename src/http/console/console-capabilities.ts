@@ -10,9 +10,23 @@ export interface RouteEntry {
   path: string;
 }
 
+/** What the service says of its run kinds (`migration/run-kinds.ts`, DESIGN.md §11.1). */
+export interface RunKindFacts {
+  /** Kinds `POST /private/notes/migrate` starts (not those acting on a run, like rollback). */
+  triggered: readonly string[];
+  /** Kinds a `mode: "resume"` run can continue (the others always restart). */
+  resumable: readonly string[];
+  /** Every kind a run can have (the tenant list filters by them). */
+  all: readonly string[];
+}
+
 export interface ConsoleCapabilities {
   /** Run kinds `POST /private/notes/migrate` accepts (DESIGN.md §11.1). */
   kinds: readonly string[];
+  /** Of those, the kinds that can resume an earlier run from its checkpoint. */
+  resumableKinds: readonly string[];
+  /** Every run kind, for the tenant list's filter. */
+  listedKinds: readonly string[];
   migrate: boolean;
   dryRun: boolean;
   /** The dry run's `verify_attachments` option (#13). */
@@ -41,9 +55,10 @@ const shapeOf = (path: string) => path.replace(PARAM, ':');
 
 export function detectConsoleCapabilities(
   routes: readonly RouteEntry[],
-  kinds: readonly string[],
+  kindFacts: RunKindFacts,
   migrateBodyProperties: readonly string[],
 ): ConsoleCapabilities {
+  const kinds = kindFacts.triggered;
   const find = (method: string, shape: string) =>
     routes.find((r) => r.method === method && shapeOf(r.path) === shape)?.path ?? null;
   const trigger = find('POST', '/private/notes/migrate') !== null;
@@ -55,6 +70,8 @@ export function detectConsoleCapabilities(
   }
   return {
     kinds: trigger ? kinds : [],
+    resumableKinds: trigger ? kinds.filter((k) => kindFacts.resumable.includes(k)) : [],
+    listedKinds: kindFacts.all,
     migrate: trigger && kinds.includes('migrate'),
     dryRun: trigger && kinds.includes('dry_run'),
     verifyAttachments:

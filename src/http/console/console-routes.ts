@@ -24,6 +24,7 @@ import {
   type ConsoleCapabilities,
   detectConsoleCapabilities,
   type RouteEntry,
+  type RunKindFacts,
 } from './console-capabilities.js';
 import { renderPage } from './console-layout.js';
 import {
@@ -73,8 +74,8 @@ export interface ConsoleRouteDeps {
   failures: Pick<FailuresRepository, 'countByReason' | 'list'>;
   /** Every route of the private router, read when a page is rendered (all are registered by then). */
   routes: () => readonly RouteEntry[];
-  /** Run kinds the trigger accepts. */
-  kinds: readonly string[];
+  /** The service's run kinds: which the trigger starts, which resume. */
+  kinds: RunKindFacts;
   /** Properties of the trigger body the OpenAPI document describes (feature detection). */
   migrateBodyProperties: readonly string[];
   logger: Logger;

@@ -7,6 +7,7 @@
 import type { RunDoc } from '../../db/documents.js';
 import { isTerminalStatus, runKindOf } from '../../domain.js';
 import { forecastViewOf } from '../../migration/forecast.js';
+import { runKindPolicy } from '../../migration/run-kinds.js';
 import type { FailureView } from '../failure-routes.js';
 import type { ReasonCount } from '../run-routes.js';
 import { TENANTS_STREAM_PATH } from '../tenant-routes.js';
@@ -114,17 +115,12 @@ function renderCounters(item: TenantItem, run: RunDoc): SafeHtml {
   );
 }
 
-/** The runs a rollback acts on or was undone by (#14), when the run names them. */
+/** The run a rollback undid, and the rollback that undid a run (#14), when there is one. */
 function linkedRuns(run: RunDoc): [string, SafeHtml][] {
   const rows: [string, SafeHtml][] = [];
-  for (const [field, label] of [
-    ['target_run_id', 'Rolls back run'],
-    ['rolled_back_by', 'Rolled back by'],
-  ] as const) {
-    const id: unknown = Reflect.get(run, field);
-    if (typeof id === 'string' && id !== '')
-      rows.push([label, html`<a class="mono" href="${runPageHref(id)}">${id}</a>`]);
-  }
+  const link = (id: string) => html`<a class="mono" href="${runPageHref(id)}">${id}</a>`;
+  if (run.target_run_id) rows.push(['Rolls back run', link(run.target_run_id)]);
+  if (run.rolled_back_by) rows.push(['Rolled back by', link(run.rolled_back_by)]);
   return rows;
 }
 
@@ -371,7 +367,8 @@ function renderActions(data: RunPageData): SafeHtml {
       </button>`,
     );
   }
-  const resumable = terminal && run.status !== 'completed_success' && latest && caps.kinds.includes(kind);
+  const resumable =
+    terminal && run.status !== 'completed_success' && latest && caps.resumableKinds.includes(kind);
   if (resumable) {
     buttons.push(
       html`<button
@@ -384,8 +381,7 @@ function renderActions(data: RunPageData): SafeHtml {
       </button>`,
     );
   }
-  const rolledBackBy: unknown = Reflect.get(run, 'rolled_back_by');
-  if (caps.rollbackPath && terminal && (kind === 'migrate' || String(kind) === 'repair') && !rolledBackBy) {
+  if (caps.rollbackPath && terminal && runKindPolicy(kind).canBeRolledBack && !run.rolled_back_by) {
     buttons.push(
       html`<button
         type="button"

@@ -60,7 +60,7 @@ export function renderStartForm(
       <label
         >Kind
         <select name="kind">
-          ${kinds.map((k) => html`<option value="${k}" data-effect="${KIND_EFFECTS.get(k) ?? ''}">${k.replaceAll('_', ' ')}</option>`)}
+          ${kinds.map((k) => html`<option value="${k}" data-effect="${KIND_EFFECTS.get(k) ?? ''}" data-resumable="${capabilities.resumableKinds.includes(k) ? 'true' : 'false'}">${k.replaceAll('_', ' ')}</option>`)}
         </select></label
       >
       <label

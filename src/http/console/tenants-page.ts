@@ -130,7 +130,7 @@ function renderFilters(
     <label
       >Kind
       <select name="kind">
-        ${option('', 'any', query.kind === undefined)}${capabilities.kinds.map((k) => option(k, k, query.kind === k))}
+        ${option('', 'any', query.kind === undefined)}${capabilities.listedKinds.map((k) => option(k, k, query.kind === k))}
       </select></label
     >
     <label

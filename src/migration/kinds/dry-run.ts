@@ -41,9 +41,14 @@ export const dryRunKind: RunKindModule = {
   policy: {
     requiresFlag: false,
     refusedAfterSuccess: false,
+    changesNotes: false,
     completesMigration: false,
+    readsCrm: true,
+    targetsRun: false,
+    canBeRolledBack: false,
     failuresShownByDefault: false,
     acceptsOptions: ['verify_attachments'],
+    resumable: true,
   },
   async begin(deps, ctx) {
     // The existence check a real run would make now: nothing changes CDP between the two.

@@ -8,13 +8,12 @@ import type { NotesBatchResult } from '../../db/contact-notes-repository.js';
 import type { RunDoc } from '../../db/documents.js';
 import type { PageMode } from '../../domain.js';
 import { createCrmPageSource } from '../crm-page-source.js';
-import { checkHalt, pageFiguresOf } from '../halt-check.js';
+import { checkHalt, haltDecisionOf, pageFiguresOf } from '../halt-check.js';
 import { migratedNoteOf } from '../migrated-note.js';
 import { pageOutcomeOf } from '../page-buckets.js';
 import { type PreparedNotes, prepareNotes, type Problem } from '../prepare-notes.js';
 import { recordProblems } from '../problem-log.js';
 import { addProblems, problemTallyOf } from '../problem-tally.js';
-import { warningRate } from '../run-counters.js';
 import type {
   HaltDecision,
   PageOutcome,
@@ -36,9 +35,14 @@ export const migrateKind: RunKindModule = {
   policy: {
     requiresFlag: true,
     refusedAfterSuccess: true,
+    changesNotes: true,
     completesMigration: true,
+    readsCrm: true,
+    targetsRun: false,
+    canBeRolledBack: true,
     failuresShownByDefault: true,
     acceptsOptions: [],
+    resumable: true,
   },
   async begin(deps, ctx) {
     // A first run into an empty company never pays for the existence check.
@@ -97,17 +101,7 @@ function createMigrateStep(
         { companySsoId: run.company_sso_id, counters, page, pageFigures: lastPage, runTally: tally },
         deps.config,
       );
-      if (!verdict) return null;
-      return {
-        reason: verdict.reason,
-        runFields: { halt_diagnosis: verdict.diagnosis },
-        logFields: {
-          trigger: verdict.trigger,
-          failure_rate: counters.failure_rate,
-          warning_rate: warningRate(counters),
-          halt_diagnosis: verdict.diagnosis,
-        },
-      };
+      return verdict ? haltDecisionOf(verdict, counters) : null;
     },
     finish: (counters, unaccountedIds) => validateRun(deps, run, counters, unaccountedIds),
   };

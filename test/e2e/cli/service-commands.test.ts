@@ -194,7 +194,9 @@ describe('operating a running service from the CLI', () => {
     expect(badCompany.stderr).toContain('company_sso_id must be');
     const badKind = await runCli(['failures', '--cid', '1', '--kind', 'teleport'], { env: cliEnv() });
     expect(badKind.code).toBe(2);
-    expect(badKind.stderr).toContain('--kind must be one of migrate, dry-run, got "teleport"');
+    expect(badKind.stderr).toContain(
+      '--kind must be one of migrate, dry-run, reconcile, repair, rollback, got "teleport"',
+    );
   });
 
   it('rejects bad arguments with exit 2 and a message naming the option', async () => {
@@ -207,7 +209,16 @@ describe('operating a running service from the CLI', () => {
       env: cliEnv(),
     });
     expect(badKind).toMatchObject({ code: 2 });
-    expect(badKind.stderr).toContain('--kind must be one of migrate, dry-run, got "teleport"');
+    expect(badKind.stderr).toContain(
+      '--kind must be one of migrate, dry-run, reconcile, repair, got "teleport"',
+    );
+    const rollbackKind = await runCli(['trigger', '--cid', '1', '--company', 'co', '--kind', 'rollback'], {
+      env: cliEnv(),
+    });
+    expect(rollbackKind).toMatchObject({ code: 2 });
+    expect(rollbackKind.stderr).toContain(
+      '--kind rollback acts on one run: use notes-migrator rollback --run',
+    );
     const unreachable = await runCli(['status', '--cid', '1'], {
       env: { NOTES_MIGRATOR_URL: 'http://127.0.0.1:9' },
     });

@@ -496,7 +496,7 @@ describe('hostile input for the dry run’s trigger fields', () => {
     [
       'the CLI spelling of the kind',
       { kind: 'dry-run' },
-      /kind must be one of migrate, dry_run, got "dry-run"/,
+      /kind must be one of migrate, dry_run, reconcile, repair, got "dry-run"/,
     ],
     ['a kind with an operator', { kind: { $in: ['dry_run'] } }, /kind must be one of/],
     ['an unknown option', { kind: 'dry_run', verify: true }, /verify/],

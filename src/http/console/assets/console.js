@@ -195,6 +195,15 @@ function effectOf(form, kind) {
  */
 export function wireStartForm(form, onStarted) {
   if (!form) return;
+  // A kind that cannot resume another run (reconcile, repair) always starts from page 1.
+  const syncMode = () => {
+    const option = form.elements.kind.selectedOptions[0];
+    const resume = form.elements.mode.querySelector('option[value="resume"]');
+    resume.disabled = option?.dataset.resumable !== 'true';
+    if (resume.disabled && form.elements.mode.value === 'resume') form.elements.mode.value = 'restart';
+  };
+  form.elements.kind.addEventListener('change', syncMode);
+  syncMode();
   form.addEventListener('submit', async (event) => {
     event.preventDefault();
     const cid = form.elements.cid.value.trim();

@@ -7,6 +7,9 @@ import {
 } from '../../../../src/http/console/console-capabilities.js';
 import { buildOpenApiDocument } from '../../../../src/http/openapi.js';
 
+/** Kinds as the service states them: here every kind the trigger starts also resumes. */
+const kinds = (triggered: string[]) => ({ triggered, resumable: triggered, all: triggered });
+
 const base = [
   { method: 'POST', path: '/private/notes/migrate' },
   { method: 'POST', path: '/private/notes/migration/cancel' },
@@ -14,7 +17,7 @@ const base = [
 
 describe('console feature detection (#17: only actions whose endpoints exist)', () => {
   it('offers only the kinds the trigger accepts and the routes that are registered', () => {
-    const caps = detectConsoleCapabilities(base, ['migrate'], []);
+    const caps = detectConsoleCapabilities(base, kinds(['migrate']), []);
     expect(caps).toMatchObject({
       migrate: true,
       dryRun: false,
@@ -26,7 +29,7 @@ describe('console feature detection (#17: only actions whose endpoints exist)', 
       wavePath: null,
       waveActions: {},
     });
-    expect(detectConsoleCapabilities([], ['migrate', 'dry_run'], [])).toMatchObject({
+    expect(detectConsoleCapabilities([], kinds(['migrate', 'dry_run']), [])).toMatchObject({
       kinds: [],
       migrate: false,
       dryRun: false,
@@ -45,10 +48,16 @@ describe('console feature detection (#17: only actions whose endpoints exist)', 
         { method: 'POST', path: '/private/notes/waves/:wave_id/cancel' },
         { method: 'GET', path: '/private/notes/waves/:wave_id/resume' },
       ],
-      ['migrate', 'dry_run', 'reconcile', 'repair'],
+      {
+        triggered: ['migrate', 'dry_run', 'reconcile', 'repair'],
+        resumable: ['migrate'],
+        all: ['migrate', 'rollback'],
+      },
       ['cid', 'verify_attachments'],
     );
     expect(caps).toMatchObject({
+      resumableKinds: ['migrate'],
+      listedKinds: ['migrate', 'rollback'],
       dryRun: true,
       verifyAttachments: true,
       reconcile: true,

@@ -11,6 +11,7 @@ import type { PageOutcome, PageStep, RunKindDeps } from '../../../../src/migrati
 import { createContactResolver } from '../../../../src/resolve/contact-resolver.js';
 import { createOwnerResolver } from '../../../../src/resolve/owner-resolver.js';
 import { makeCrmNote, makeRun, ok } from '../../../fixtures/builders.js';
+import { stepContext, UNUSED_PROVENANCE_QUERIES, UNUSED_UNDO_DEPS } from '../../../fixtures/kind-deps.js';
 
 const refuse = (what: string) => () => Promise.reject(new Error(`a dry run must not ${what}`));
 
@@ -79,11 +80,13 @@ function harness(
     }),
     normalizeHtml: (html) => ({ ok: true, html, hasVisibleText: true }),
     attachments: { process: refuse('upload attachments') },
+    ...UNUSED_UNDO_DEPS,
     vetAttachments: {
       urls: stage('urls', calls, options.blockHost),
       downloads: stage('downloads', calls, options.blockHost),
     },
     contactNotes: {
+      ...UNUSED_PROVENANCE_QUERIES,
       createNotesBatch: refuse('write notes'),
       countInsertedByRun: refuse('count its inserts'),
       findExistingIds: (_co, ids) =>
@@ -114,7 +117,7 @@ const RUN = makeRun({ _id: 'dry-1', kind: 'dry_run', cid: '100', company_sso_id:
 
 async function begin(deps: RunKindDeps, run: RunDoc = RUN) {
   const signal = new AbortController().signal;
-  return (await dryRunKind.begin(deps, { run, log: deps.logger, signal })) as PageStep<
+  return (await dryRunKind.begin(deps, stepContext(run, deps.logger, signal))) as PageStep<
     CrmNoteResult,
     unknown
   >;
@@ -150,9 +153,14 @@ describe('dry_run kind (#13): one page through its step', () => {
     expect(dryRunKind.policy).toEqual({
       requiresFlag: false,
       refusedAfterSuccess: false,
+      changesNotes: false,
       completesMigration: false,
+      readsCrm: true,
+      targetsRun: false,
+      canBeRolledBack: false,
       failuresShownByDefault: false,
       acceptsOptions: ['verify_attachments'],
+      resumable: true,
     });
   });
 

@@ -15,6 +15,7 @@ import type { PageOutcome, RunKindDeps } from '../../../../src/migration/run-ste
 import { createContactResolver } from '../../../../src/resolve/contact-resolver.js';
 import { createOwnerResolver } from '../../../../src/resolve/owner-resolver.js';
 import { makeCrmNote, makeRun, ok } from '../../../fixtures/builders.js';
+import { stepContext, UNUSED_PROVENANCE_QUERIES, UNUSED_UNDO_DEPS } from '../../../fixtures/kind-deps.js';
 
 /** A stand-in normalizer: the real one has its own tests; here only its contract matters. */
 const normalize: NormalizeHtml = (html) => {
@@ -48,7 +49,7 @@ async function processPage(
       ...deps,
       contactNotes: { ...deps.contactNotes, hasLegacyNotes: () => Promise.resolve(ctx.skipExisting) },
     },
-    { run: RUN, log: deps.logger, signal },
+    stepContext(RUN, deps.logger, signal),
   );
   const plan = await step.prepare(
     { position: { page: ctx.page, cursor: null }, items, total: items.length, totalPages: 1, next: null },
@@ -136,7 +137,9 @@ function harness(
     },
     attachments,
     vetAttachments: { urls: attachments, downloads: attachments },
+    ...UNUSED_UNDO_DEPS,
     contactNotes: {
+      ...UNUSED_PROVENANCE_QUERIES,
       createNotesBatch(notes): Promise<NotesBatchResult> {
         const out: NotesBatchResult = { migrated: 0, skipped: 0, failed: [], writtenIds: [] };
         for (const n of notes) {
