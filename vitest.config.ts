@@ -29,6 +29,17 @@ export default defineConfig({
       },
       {
         test: {
+          // The operator console in Debian's Chromium (playwright-core; test/helpers/browser.ts).
+          name: 'browser',
+          include: ['test/browser/**/*.test.ts'],
+          globalSetup: [database],
+          setupFiles: leakCheck,
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: 'e2e',
           include: ['test/e2e/**/*.test.ts'],
           // Builds dist/ once, so CLI tests run the real binary.

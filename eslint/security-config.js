@@ -17,6 +17,8 @@ export const SOURCE_FILES = ['src/**/*.ts'];
 export const SERVED_SCRIPTS = [
   // agendash's UI bundle, served at /private/dash/assets/ (src/http/dashboard-routes.ts).
   'node_modules/agendash/public/assets/*.js',
+  // The operator console's scripts, served at /private/console/assets/ (src/http/console/, #17).
+  'src/http/console/assets/*.js',
 ];
 
 /**

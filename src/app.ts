@@ -205,7 +205,7 @@ export async function createApp(
           metrics,
           pingDatabase: () => mongo.db.command({ ping: 1 }),
           logger,
-          config: config.http,
+          config: { ...config.http, statusPollMs: config.worker.statusPollMs },
           ...(options.dashboard === false ? {} : { agenda }),
           now,
         });

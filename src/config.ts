@@ -459,7 +459,7 @@ const EnvSchema = z.object({
     1_000,
     50,
     60_000,
-    'status-stream polling interval when change streams are off, in ms',
+    "status-stream polling interval when change streams are off, and the tenants stream's (the console's), in ms",
   ),
 });
 

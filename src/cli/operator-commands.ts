@@ -43,13 +43,18 @@ function kindOf(raw: string): RunKind | undefined {
 async function watchStatus(io: CliIo, client: ApiClient, cid: string): Promise<StatusUpdate> {
   const view = createProgressView(io.stdout, `CID ${cid}`);
   let last: StatusUpdate = { status: 'not_started' };
-  await client.events(`/private/notes/migration/status/stream?cid=${cid}`, (event) => {
-    if (event.event === 'end') return true;
-    if (event.event !== 'status') return false;
-    last = JSON.parse(event.data) as StatusUpdate;
-    view.update(last);
-    return isTerminalStatus(last.status);
-  });
+  await client.events(
+    `/private/notes/migration/status/stream?cid=${cid}`,
+    (event) => {
+      if (event.event === 'end') return true;
+      if (event.event !== 'status') return false;
+      last = JSON.parse(event.data) as StatusUpdate;
+      view.update(last);
+      return isTerminalStatus(last.status);
+    },
+    // A cut stream resumes from the last state seen (Last-Event-ID), never from the start.
+    { onReconnect: () => writeLine(io.stderr, 'status stream interrupted; reconnecting') },
+  );
   view.stop();
   return last;
 }

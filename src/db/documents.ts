@@ -140,6 +140,15 @@ export interface RunConfigStampDoc {
   match_pct_threshold: number;
 }
 
+/** One committed page of a run, for its throughput over time (`runs.recordPage` keeps the newest ones). */
+export interface PageTimelineEntryDoc {
+  page: number;
+  /** When the page's checkpoint was written. */
+  at: Date;
+  /** The run's `notes_processed` after the page. */
+  notes_processed: number;
+}
+
 /**
  * Options chosen when a run is triggered, stored on the run so the worker that claims it (maybe
  * another process, maybe after a crash) does what was asked. Only options the run's kind accepts
@@ -306,6 +315,8 @@ export interface RunDoc extends RunCounters {
   /** CRM page size, fixed for the life of the run so checkpoints keep meaning the same notes. */
   page_size: number;
   checkpoint: RunCheckpointDoc;
+  /** The newest committed pages, oldest first (absent on runs stored before #17). */
+  page_timeline?: PageTimelineEntryDoc[];
   cancel_requested: boolean;
   halt_reason: string | null;
   error: RunErrorDoc | null;

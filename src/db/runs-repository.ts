@@ -6,8 +6,15 @@
  */
 import type { ChangeStream, ChangeStreamDocument, Collection, Filter } from 'mongodb';
 
-import { isTerminalStatus, type RunKind, type RunMode, type TerminalRunStatus } from '../domain.js';
+import {
+  isTerminalStatus,
+  type RunKind,
+  type RunMode,
+  type RunStatus,
+  type TerminalRunStatus,
+} from '../domain.js';
 import type {
+  PageTimelineEntryDoc,
   RunCheckpointDoc,
   RunClosureDoc,
   RunConfigStampDoc,
@@ -50,6 +57,37 @@ export interface RunFinish {
   runFields?: Readonly<Record<string, unknown>>;
 }
 
+/**
+ * Pages kept in `page_timeline`: a run's recent throughput, never its whole history. 500 pages
+ * of 500 notes cover a 250,000-note tenant and cost ~25 KB on the run document; a bigger tenant
+ * shows its newest 500 pages.
+ */
+export const PAGE_TIMELINE_MAX = 500;
+
+/** Pages of the timeline the tenant list reads (the recent rate, not the whole history). */
+export const RECENT_TIMELINE_PAGES = 10;
+
+/** Which CIDs the tenant list shows: filters apply to each CID's latest run. */
+export interface TenantQuery {
+  status?: RunStatus | undefined;
+  kind?: RunKind | undefined;
+  /** A CID prefix, or part of a company_sso_id (any case). */
+  search?: string | undefined;
+  /** `cid` in numeric order, or `recent`: the latest run's last update first. */
+  sort: 'cid' | 'recent';
+  offset: number;
+  limit: number;
+}
+
+export interface TenantPage {
+  /** The latest run of each CID of the page, in order, with only its recent timeline. */
+  runs: RunDoc[];
+  /** CIDs matching every filter. */
+  total: number;
+  /** CIDs matching the search and kind, by the status of their latest run. */
+  countsByStatus: Partial<Record<RunStatus, number>>;
+}
+
 export const EMPTY_COUNTERS: Readonly<RunCounters> = {
   notes_total: null,
   notes_processed: 0,
@@ -71,6 +109,10 @@ export interface RunsRepository {
   /** The CID's newest run (of these kinds only, when given). */
   latestForCid(cid: string, kinds?: readonly RunKind[]): Promise<RunDoc | null>;
   listForCid(cid: string, limit: number): Promise<RunDoc[]>;
+  /** Every CID with a run, by its latest run: one page of them, the total and counts by status (#17). */
+  listTenants(query: TenantQuery): Promise<TenantPage>;
+  /** The latest run of each of these CIDs that has one, with only its recent timeline. */
+  latestForCids(cids: readonly string[]): Promise<RunDoc[]>;
   /** The newest terminal run of this kind of a CID that did not succeed (what `mode: "resume"` continues). */
   latestResumableForCid(cid: string, kind: RunKind): Promise<RunDoc | null>;
   /**
@@ -86,7 +128,7 @@ export interface RunsRepository {
   ): Promise<RunDoc | null>;
   /**
    * Fenced: counters, checkpoint and the kind's own run fields (`runFields`, e.g. a forecast) of a
-   * committed page, in one update. False = lease lost.
+   * committed page, in one update, which also appends the page to `page_timeline`. False = lease lost.
    */
   recordPage(
     runId: string,
@@ -183,6 +225,34 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
     listForCid: (cid, limit) =>
       collection.find({ cid }).sort({ created_at: -1, _id: -1 }).limit(limit).toArray(),
 
+    async listTenants(query) {
+      const [facets] = await collection
+        .aggregate<{
+          counts: { _id: RunStatus; n: number }[];
+          page: { run_id: string }[];
+          total: { n: number }[];
+        }>(tenantListPipeline(query))
+        .toArray();
+      const ids = (facets?.page ?? []).map((p) => p.run_id);
+      const byId = new Map((await findWithRecentTimeline(collection, ids)).map((r) => [r._id, r]));
+      return {
+        runs: ids.map((id) => byId.get(id)).filter((r): r is RunDoc => r !== undefined),
+        total: facets?.total[0]?.n ?? 0,
+        countsByStatus: Object.fromEntries((facets?.counts ?? []).map((c) => [c._id, c.n])),
+      };
+    },
+
+    async latestForCids(cids) {
+      if (cids.length === 0) return [];
+      const latest = await collection
+        .aggregate<{ run_id: string }>([{ $match: { cid: { $in: [...cids] } } }, ...LATEST_PER_CID])
+        .toArray();
+      return findWithRecentTimeline(
+        collection,
+        latest.map((l) => l.run_id),
+      );
+    },
+
     latestResumableForCid: (cid, kind) =>
       collection.findOne(
         {
@@ -207,8 +277,14 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
     },
 
     async recordPage(runId, epoch, checkpoint, counters, runFields, now) {
+      const entry: PageTimelineEntryDoc = {
+        page: checkpoint.page,
+        at: now,
+        notes_processed: counters.notes_processed,
+      };
       const r = await collection.updateOne(fenced(runId, epoch), {
         $set: { ...runFields, ...counters, checkpoint, updated_at: now },
+        $push: { page_timeline: { $each: [entry], $slice: -PAGE_TIMELINE_MAX } },
       });
       return r.matchedCount === 1;
     },
@@ -257,6 +333,74 @@ export function createRunsRepository(collection: Collection<RunDoc>): RunsReposi
         { fullDocument: 'updateLookup', maxAwaitTimeMS: 1_000 },
       ),
   };
+}
+
+/**
+ * Each CID's latest run as `{_id: cid, run_id, status, kind, company_sso_id, updated_at}`. The
+ * sort matches `ix_migration_runs_cid_created`, so MongoDB walks the index (DISTINCT_SCAN) and reads
+ * one entry per CID instead of every run.
+ */
+const LATEST_PER_CID = [
+  { $sort: { cid: 1, created_at: -1 } },
+  {
+    $group: {
+      _id: '$cid',
+      run_id: { $first: '$_id' },
+      status: { $first: '$status' },
+      kind: { $first: '$kind' },
+      company_sso_id: { $first: '$company_sso_id' },
+      updated_at: { $first: '$updated_at' },
+    },
+  },
+];
+
+/** The search is a literal: every regular-expression character is escaped. */
+function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+function tenantListPipeline(query: TenantQuery): Record<string, unknown>[] {
+  const search = query.search === undefined ? null : escapeRegex(query.search);
+  const statusMatch = query.status === undefined ? [] : [{ $match: { status: query.status } }];
+  const order =
+    query.sort === 'cid'
+      ? // CIDs are decimal strings: shorter first, then by text, is numeric order.
+        [{ $addFields: { cid_length: { $strLenCP: '$_id' } } }, { $sort: { cid_length: 1, _id: 1 } }]
+      : [{ $sort: { updated_at: -1, _id: 1 } }];
+  return [
+    ...LATEST_PER_CID,
+    ...(search === null
+      ? []
+      : [
+          {
+            $match: {
+              $or: [{ _id: { $regex: `^${search}` } }, { company_sso_id: { $regex: search, $options: 'i' } }],
+            },
+          },
+        ]),
+    ...(query.kind === undefined ? [] : [{ $match: kindFilter([query.kind]) }]),
+    {
+      $facet: {
+        counts: [{ $group: { _id: '$status', n: { $sum: 1 } } }],
+        page: [
+          ...statusMatch,
+          ...order,
+          { $skip: query.offset },
+          { $limit: query.limit },
+          { $project: { run_id: 1 } },
+        ],
+        total: [...statusMatch, { $count: 'n' }],
+      },
+    },
+  ];
+}
+
+/** The runs by id with only the newest `RECENT_TIMELINE_PAGES` of their timeline (any order). */
+function findWithRecentTimeline(collection: Collection<RunDoc>, ids: readonly string[]): Promise<RunDoc[]> {
+  if (ids.length === 0) return Promise.resolve([]);
+  return collection
+    .find({ _id: { $in: [...ids] } }, { projection: { page_timeline: { $slice: -RECENT_TIMELINE_PAGES } } })
+    .toArray();
 }
 
 /** Runs stored before kinds existed have no `kind` and are `migrate` runs (`runKindOf`). */

@@ -15,12 +15,16 @@ import Koa from 'koa';
 import type { Config } from '../config.js';
 import type { FailuresRepository } from '../db/failures-repository.js';
 import type { RunsRepository } from '../db/runs-repository.js';
+import { RUN_KINDS } from '../domain.js';
 import type { Logger } from '../logger.js';
 import type { Metrics } from '../metrics.js';
+import { kindsTriggeredByCid, runKindPolicy } from '../migration/run-kinds.js';
 import type { RollbackDeps } from '../migration/start-rollback.js';
 import type { CancelDeps, TriggerDeps } from '../migration/trigger-migration.js';
 import { createBasicAuth } from './basic-auth.js';
 import { createBearerAuth } from './bearer-auth.js';
+import { migrateBodyPropertiesOf, routeEntriesOf } from './console/console-capabilities.js';
+import { registerConsoleRoutes } from './console/console-routes.js';
 import { createCsrfGuard } from './csrf-guard.js';
 import { createDashboardRouter } from './dashboard-routes.js';
 import { createRequestLog } from './disconnect-log.js';
@@ -37,6 +41,7 @@ import type { RunStatusFeed } from './run-status-feed.js';
 import { registerStatusRoutes } from './status-routes.js';
 import { DEFAULT_SSE_HEARTBEAT_MS, registerStatusStream } from './status-stream.js';
 import { createStrictRouter } from './strict-router.js';
+import { registerTenantRoutes } from './tenant-routes.js';
 import { registerWaveRoutes, type WaveRouteDeps } from './wave-routes.js';
 import { registerWaveStream } from './wave-stream.js';
 
@@ -48,9 +53,16 @@ export type HttpAppConfig = Pick<
   allowedOrigins?: readonly string[];
   /** SSE heartbeat comment interval. Default 15,000 ms. */
   sseHeartbeatMs?: number;
+  /** Reconnect delay SSE clients are told (`retry:`). Default 3,000 ms. */
+  sseRetryMs?: number;
+  /** How often the tenants stream reads its CIDs' runs (STATUS_POLL_MS). Default 1,000 ms. */
+  statusPollMs?: number;
   /** Longest wait for the readiness ping. Default 2,000 ms. */
   readyTimeoutMs?: number;
 };
+
+/** STATUS_POLL_MS's default, for apps built without it. */
+const DEFAULT_STATUS_POLL_MS = 1_000;
 
 export interface HttpAppDeps {
   /** Everything `triggerMigration` needs except the clock and logger, which come from here. */
@@ -60,8 +72,8 @@ export interface HttpAppDeps {
   rollbackNotes: RollbackDeps['contactNotes'];
   /** Rollout waves (#16): the repository, the commands and the stream's poll interval. */
   waves: WaveRouteDeps;
-  runs: Pick<RunsRepository, 'latestForCid' | 'listForCid'>;
-  failures: Pick<FailuresRepository, 'list' | 'stream'>;
+  runs: Pick<RunsRepository, 'latestForCid' | 'listForCid' | 'get' | 'listTenants' | 'latestForCids'>;
+  failures: Pick<FailuresRepository, 'list' | 'stream' | 'countByReason'>;
   readPath: ReadPathRouteDeps;
   /** Live status for SSE (`createRunStatusFeed`). */
   statusSource: RunStatusFeed;
@@ -138,8 +150,9 @@ function createPrivateRouter(deps: HttpAppDeps, guards: Koa.Middleware[]): Route
     logger,
     sse: deps.metrics.sse,
     heartbeatMs: deps.config.sseHeartbeatMs ?? DEFAULT_SSE_HEARTBEAT_MS,
+    retryMs: deps.config.sseRetryMs,
   });
-  registerRunRoutes(router, { runs: deps.runs });
+  registerRunRoutes(router, { runs: deps.runs, failures: deps.failures });
   registerWaveRoutes(router, { ...deps.waves, maxBodyBytes: deps.config.maxBodyBytes });
   registerWaveStream(router, {
     waves: deps.waves.waves,
@@ -150,6 +163,27 @@ function createPrivateRouter(deps: HttpAppDeps, guards: Koa.Middleware[]): Route
     sse: deps.metrics.sse,
   });
   registerFailureRoutes(router, { failures: deps.failures, logger });
+  registerTenantRoutes(router, {
+    runs: deps.runs,
+    logger,
+    sse: deps.metrics.sse,
+    heartbeatMs: deps.config.sseHeartbeatMs ?? DEFAULT_SSE_HEARTBEAT_MS,
+    retryMs: deps.config.sseRetryMs,
+    pollMs: deps.config.statusPollMs ?? DEFAULT_STATUS_POLL_MS,
+  });
+  // Last: the console reads the router's routes to show only the actions that exist (#17).
+  registerConsoleRoutes(router, {
+    runs: deps.runs,
+    failures: deps.failures,
+    routes: () => routeEntriesOf(router),
+    kinds: {
+      triggered: kindsTriggeredByCid(),
+      resumable: RUN_KINDS.filter((k) => runKindPolicy(k).resumable),
+      all: RUN_KINDS,
+    },
+    migrateBodyProperties: migrateBodyPropertiesOf(openApi),
+    logger,
+  });
   return router;
 }
 

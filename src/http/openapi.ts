@@ -18,6 +18,7 @@ import type { ErrorCode } from '../errors.js';
 import { kindsShownByDefault, kindsTriggeredByCid } from '../migration/run-kinds.js';
 import { HTTP_ERROR_CODES } from './error-catalog.js';
 import { EXPORT_FORMATS, FAILURES_DEFAULT_LIMIT, FAILURES_MAX_LIMIT } from './failure-routes.js';
+import { consolePaths, consoleSchemas } from './openapi-console.js';
 import { waveOpenApi } from './openapi-waves.js';
 import { CID_PATTERN, COMPANY_SSO_ID_PATTERN, RUN_ID_PATTERN } from './parse-input.js';
 import { READ_PATH_DEFAULT_LIMIT, READ_PATH_MAX_LIMIT } from './read-path-routes.js';
@@ -659,7 +660,7 @@ const paths: JsonObject = {
     get: {
       summary: 'Live status as Server-Sent Events',
       description:
-        '`event: status` (data = the status body) now and on every change; `: ping` comments every 15 s; after a terminal status `event: end` and the stream closes.',
+        '`event: status` (data = the status body, `id` naming that state) now and on every change; `: ping` comments every 15 s; after a terminal status `event: end` and the stream closes. A client that reconnects with `Last-Event-ID` gets the current state at once unless that id already names it, so a terminal status arrives exactly once.',
       security: BASIC,
       parameters: [cidQuery],
       responses: {
@@ -802,7 +803,7 @@ export function buildOpenApiDocument(): JsonObject {
         'Private operator API (HTTP Basic), live progress (SSE), failure exports, metrics and the CDP read path (bearer token). Errors are always `{"error":"CODE","message":"...","details":{}}`.',
     },
     security: BASIC,
-    paths: { ...paths, ...waves.paths },
+    paths: { ...paths, ...waves.paths, ...consolePaths({ ref, errors }) },
     components: {
       securitySchemes: {
         basicAuth: { type: 'http', scheme: 'basic', description: 'API_USERNAME / API_PASSWORD' },
@@ -812,7 +813,7 @@ export function buildOpenApiDocument(): JsonObject {
           description: 'READ_API_TOKEN (read path closed when unset)',
         },
       },
-      schemas: { ...schemas, ...waves.schemas },
+      schemas: { ...schemas, ...waves.schemas, ...consoleSchemas({ ref, errors }) },
     },
   };
 }

@@ -6,6 +6,7 @@
  */
 import type { ChangeStream, ChangeStreamDocument } from 'mongodb';
 
+import { abortableDelay } from '../abortable-delay.js';
 import type { RunDoc } from '../db/documents.js';
 import type { RunsRepository } from '../db/runs-repository.js';
 import { toError } from '../errors.js';
@@ -170,16 +171,4 @@ function latestOf(current: RunDoc | null, change: ChangeStreamDocument<RunDoc>):
   if (!current || doc._id === current._id) return doc;
   if (doc.created_at.getTime() >= current.created_at.getTime()) return doc;
   return current;
-}
-
-function abortableDelay(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

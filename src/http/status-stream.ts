@@ -1,42 +1,37 @@
 /**
  * `GET /private/notes/migration/status/stream?cid=`: Server-Sent Events with the status body on
- * every change (`event: status`), heartbeat comments (`: ping`), and `event: end` after a terminal
- * status, then the stream closes. A client that goes away, or a server shutdown (the app's
- * `shutdown` event), ends the feed and so closes its change stream.
+ * every change (`event: status`, its `id` naming that state), heartbeat comments (`: ping`), and
+ * `event: end` after a terminal status, then the stream closes. A client that reconnects with
+ * `Last-Event-ID` gets the current state at once unless that id already names it, so a terminal
+ * status is delivered exactly once across reconnects (#17). A client that goes away, or a server
+ * shutdown, ends the feed and so closes its change stream.
  */
-import { PassThrough } from 'node:stream';
-
 import type { Router } from '@koa/router';
 
-import { toError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { SseObserver } from '../metrics.js';
 import { parseInput } from './parse-input.js';
 import type { RunStatusFeed } from './run-status-feed.js';
+import { runSseChannel } from './sse-channel.js';
+import { statusEventId, tryParseLastEventId } from './sse-event-id.js';
 import { StatusQuerySchema } from './status-routes.js';
 import { isFinalStatus, type StatusView } from './status-view.js';
 
-/** The app event that ends every open stream (emitted by `startHttpServer().close()`). */
-export const SHUTDOWN_EVENT = 'shutdown';
-
-/** Default heartbeat: below the 30–60 s idle timeouts of common proxies. */
-export const DEFAULT_SSE_HEARTBEAT_MS = 15_000;
-
-/** A client this far behind is dropped rather than buffered for. */
-const MAX_BUFFERED_BYTES = 1024 * 1024;
+export { DEFAULT_SSE_HEARTBEAT_MS, SHUTDOWN_EVENT } from './sse-channel.js';
 
 export interface StatusStreamDeps {
   feed: RunStatusFeed;
   logger: Logger;
   sse?: SseObserver | undefined;
   heartbeatMs: number;
-  /** Reconnect delay suggested to EventSource clients. */
-  retryMs?: number;
+  /** Reconnect delay suggested to EventSource clients. Default 3,000 ms. */
+  retryMs?: number | undefined;
 }
 
 export function registerStatusStream(router: Router, deps: StatusStreamDeps): void {
   router.get('/private/notes/migration/status/stream', async (ctx) => {
     const { cid } = parseInput(StatusQuerySchema, ctx.query, 'query');
+    const lastEventId = tryParseLastEventId(ctx.get('last-event-id'));
     const abort = new AbortController();
     const updates = deps.feed.watch(cid, abort.signal);
     let first: IteratorResult<StatusView, void>;
@@ -47,66 +42,32 @@ export function registerStatusStream(router: Router, deps: StatusStreamDeps): vo
       abort.abort();
       throw e;
     }
-
-    const body = new PassThrough();
-    const log = deps.logger.child({ cid });
-    ctx.req.socket.setNoDelay(true);
-    ctx.req.socket.setTimeout(0);
-    ctx.status = 200;
-    ctx.type = 'text/event-stream';
-    ctx.set('Cache-Control', 'no-cache, no-transform');
-    ctx.set('X-Accel-Buffering', 'no');
-    ctx.body = body;
-
-    const write = (chunk: string) => {
-      if (body.destroyed || body.writableEnded) return;
-      if (!body.write(chunk) && body.writableLength > MAX_BUFFERED_BYTES) {
-        log.warn({ buffered: body.writableLength }, 'SSE client too slow; dropping it');
-        abort.abort();
-      }
-    };
-    let seq = 0;
-    const send = (view: StatusView) =>
-      write(`event: status\nid: ${++seq}\ndata: ${JSON.stringify(view)}\n\n`);
-
-    const heartbeat = setInterval(() => write(': ping\n\n'), deps.heartbeatMs);
-    const stop = () => abort.abort();
-    ctx.res.once('close', stop);
-    body.once('close', stop);
-    ctx.app.once(SHUTDOWN_EVENT, stop);
-    deps.sse?.streamOpened();
-
-    const pump = async () => {
-      write(`retry: ${deps.retryMs ?? 3_000}\n\n`);
-      let view = first.done ? undefined : first.value;
-      while (view !== undefined) {
-        send(view);
-        if (isFinalStatus(view)) {
-          write(`event: end\ndata: ${JSON.stringify({ status: view.status })}\n\n`);
-          return;
+    const channelOptions = { ...deps, logger: deps.logger.child({ cid }), abort };
+    runSseChannel(
+      ctx,
+      channelOptions,
+      async (channel) => {
+        let view = first.done ? undefined : first.value;
+        // Only the first state can be one the client already has: later ones are new.
+        let clientHas = lastEventId;
+        while (view !== undefined) {
+          const id = statusEventId(view);
+          if (id !== clientHas) channel.send('status', view, id);
+          clientHas = null;
+          if (isFinalStatus(view)) {
+            // No id: the client's Last-Event-ID stays the terminal state's, so a reconnect after
+            // this frame gets `end` again and never a second terminal status.
+            channel.send('end', { status: view.status });
+            return;
+          }
+          const next = await updates.next();
+          if (channel.signal.aborted || next.done) return;
+          view = next.value;
         }
-        const next = await updates.next();
-        if (abort.signal.aborted || next.done) return;
-        view = next.value;
-      }
-    };
-
-    void pump()
-      .catch((e: unknown) => {
-        log.error({ err: toError(e) }, 'status stream failed');
-        write(
-          `event: error\ndata: ${JSON.stringify({ error: 'INTERNAL', message: 'status stream failed' })}\n\n`,
-        );
-      })
-      .finally(async () => {
-        clearInterval(heartbeat);
-        ctx.res.off('close', stop);
-        body.off('close', stop);
-        ctx.app.off(SHUTDOWN_EVENT, stop);
-        abort.abort();
-        await updates.return(undefined).catch(() => undefined);
-        body.end();
-        deps.sse?.streamClosed();
-      });
+      },
+      async () => {
+        await updates.return(undefined);
+      },
+    );
   });
 }

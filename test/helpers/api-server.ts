@@ -149,6 +149,7 @@ export function buildApiDeps(
       apiPassword: API_PASSWORD,
       readApiToken: READ_TOKEN,
       maxBodyBytes: 4096,
+      statusPollMs: options.pollMs ?? 50,
       ...options.config,
     },
     agenda: options.agenda,

@@ -13,6 +13,8 @@ export interface SseClient {
   headers: Record<string, string | string[] | undefined>;
   events: EventSourceMessage[];
   comments: string[];
+  /** The id of the last event that carried one (what an EventSource would send back). */
+  lastEventId(): string | undefined;
   /** Status bodies of the `status` events, parsed. */
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests read event bodies loosely
   statuses(): any[];
@@ -22,14 +24,24 @@ export interface SseClient {
   close(): void;
 }
 
+export interface OpenSseOptions {
+  /** Sent as `Last-Event-ID`, as an EventSource does when it reconnects. */
+  lastEventId?: string;
+}
+
 export async function openSse(
   baseUrl: string,
   path: string,
   auth: string | null = BASIC,
+  options: OpenSseOptions = {},
 ): Promise<SseClient> {
   const abort = new AbortController();
   const res = await request(`${baseUrl}${path}`, {
-    headers: { accept: 'text/event-stream', ...(auth === null ? {} : { authorization: auth }) },
+    headers: {
+      accept: 'text/event-stream',
+      ...(auth === null ? {} : { authorization: auth }),
+      ...(options.lastEventId === undefined ? {} : { 'last-event-id': options.lastEventId }),
+    },
     signal: abort.signal,
   });
   const events: EventSourceMessage[] = [];
@@ -56,6 +68,7 @@ export async function openSse(
     headers: res.headers,
     events,
     comments,
+    lastEventId: () => events.findLast((e) => e.id !== undefined)?.id,
     statuses: () => events.filter((e) => e.event === 'status').map((e) => JSON.parse(e.data)),
     ended,
     get isEnded() {

@@ -6,6 +6,7 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import { DEV_API_PASSWORD, DEV_API_USERNAME } from '../../../src/config.js';
 import { seedCdp } from '../../../src/crm/fake/cdp-seed.js';
 import { FAKE_CRM_DEFAULT_AUTH, type FakeCrm } from '../../../src/crm/fake/fake-crm-server.js';
 import { resolveFakeTenant } from '../../../src/crm/fake/fake-tenant-options.js';
@@ -236,6 +237,17 @@ describe('notes-migrator api', () => {
     const unauth = await request(`${apiUrl}/private/notes/migration/status?cid=1`);
     expect(unauth.statusCode).toBe(401);
     await unauth.body.dump();
+    // The console's files are in dist/ too (the build copies them; #17).
+    const authorization = `Basic ${Buffer.from(`${DEV_API_USERNAME}:${DEV_API_PASSWORD}`).toString('base64')}`;
+    for (const file of ['console.js', 'tenants.js', 'console.css']) {
+      const asset = await request(`${apiUrl}/private/console/assets/${file}`, { headers: { authorization } });
+      expect(asset.statusCode, file).toBe(200);
+      expect((await asset.body.text()).length, file).toBeGreaterThan(100);
+    }
+    const consolePage = await request(`${apiUrl}/private/console`, { headers: { authorization } });
+    expect(consolePage.statusCode).toBe(200);
+    expect(consolePage.headers['content-security-policy']).toContain("script-src 'self'");
+    await consolePage.body.dump();
     api.signal('SIGTERM');
     expect(await api.exited).toMatchObject({ code: 0 });
   });

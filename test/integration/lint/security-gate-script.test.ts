@@ -33,10 +33,12 @@ afterEach(() => {
 /** A project with these `src/` files and docs rows, run through the gate. */
 function runGate(files: Record<string, string>, docRows: string[]) {
   dir = mkdtempSync(path.join(tmpdir(), 'cnm-sec-gate-'));
-  mkdirSync(path.join(dir, 'src'));
   mkdirSync(path.join(dir, 'docs'));
   // The served scripts the gate looks for live in node_modules, like in the project.
   symlinkSync(path.join(root, 'node_modules'), path.join(dir, 'node_modules'), 'dir');
+  // So do the console's own scripts (#17), under src/ like in the project.
+  mkdirSync(path.join(dir, 'src/http/console'), { recursive: true });
+  symlinkSync(path.join(root, 'src/http/console/assets'), path.join(dir, 'src/http/console/assets'), 'dir');
   writeFileSync(
     path.join(dir, 'tsconfig.json'),
     JSON.stringify({
