@@ -30,7 +30,7 @@ import { waitFor } from '../helpers/wait-for.js';
 
 const t = useTestDb(import.meta.url);
 const logger = createSilentLogger();
-/** Small pages: a run of a few thousand notes takes dozens of pages, so a worker dies mid-run. */
+/** Small pages: a run of 1,000–1,500 notes takes 20–30 pages, so a worker dies mid-run. */
 const PAGE_SIZE = 50;
 
 const tenant = (
@@ -46,10 +46,10 @@ const tenant = (
   preset: 'clean',
   mix: { attachmentShare },
 });
-const ROLLBACK_KILL = tenant('4201', 'co-rb-kill', 3_000, 0.2);
-const ROLLBACK_PAUSE = tenant('4202', 'co-rb-pause', 2_000, 0.2);
-const REPAIR_KILL = tenant('4203', 'co-rp-kill', 3_000, 0.1);
-const REPAIR_PAUSE = tenant('4204', 'co-rp-pause', 2_000, 0.1);
+const ROLLBACK_KILL = tenant('4201', 'co-rb-kill', 1_500, 0.2);
+const ROLLBACK_PAUSE = tenant('4202', 'co-rb-pause', 1_000, 0.2);
+const REPAIR_KILL = tenant('4203', 'co-rp-kill', 1_500, 0.1);
+const REPAIR_PAUSE = tenant('4204', 'co-rp-pause', 1_000, 0.1);
 const TENANTS = [ROLLBACK_KILL, ROLLBACK_PAUSE, REPAIR_KILL, REPAIR_PAUSE];
 
 let crm: FakeCrm;
