@@ -16,7 +16,7 @@
  *     two workers × 2 runs, with the shared CRM budget and without → notes/s, utilisation, 429s.
  * Options: --notes N (default 100000), --small N (default 10000), --scenario-notes N (default
  * 10000), --page-size N (default 500), --wave-tenants N (default 8), --wave-notes N (default
- * 5000), --wave-rate R (default 2, requests/s), --wave-page-size N (default 100), --only wave
+ * 2000), --wave-rate R (default 1, requests/s), --wave-page-size N (default 50), --only wave
  * (the wave scenario alone).
  * BENCH_CHANGE_STREAMS=off runs the workers on polling.
  * Uses MONGODB_URI when set, else the embedded database. Not part of the tests.
@@ -24,15 +24,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { performance } from 'node:perf_hooks';
-
-import type { AnyBulkWriteOperation, Db } from 'mongodb';
 
 import { INDEX_MIGRATIONS } from '../migrations/index.js';
 import { seedCdp } from '../src/crm/fake/cdp-seed.js';
 import { startFakeCrm } from '../src/crm/fake/fake-crm-server.js';
 import { type FakeTenantOptions, resolveFakeTenant } from '../src/crm/fake/fake-tenant-options.js';
-import type { ContactNoteDoc, RunDoc } from '../src/db/documents.js';
+import type { RunDoc } from '../src/db/documents.js';
 import { startEmbeddedMongo } from '../src/db/embedded-mongo.js';
 import { createIndexMigrationRunner } from '../src/db/index-migrations.js';
 import { connectMongo } from '../src/db/mongo-client.js';
@@ -43,6 +40,7 @@ import { CRM_SCENARIOS, measureCrmScenario, type ScenarioFigures } from './bench
 import { CLI_PATH, measuredRun, type RunContext, type RunFigures, WORKER_NODE_FLAGS } from './bench-run.js';
 import { measureWave, type WaveFigures } from './bench-wave.js';
 import { measureNormalizerThroughput } from './normalizer-throughput.js';
+import { rawWriteLimit } from './raw-write-limit.js';
 
 const logger = createLogger({ level: 'warn', name: 'bench' });
 const ROOT = path.resolve(import.meta.dirname, '../..');
@@ -59,13 +57,15 @@ const SMALL = arg('small', 10_000);
 const SCENARIO_NOTES = arg('scenario-notes', 10_000);
 const PAGE_SIZE = arg('page-size', 500);
 const WAVE_TENANTS = arg('wave-tenants', 8);
-const WAVE_NOTES = arg('wave-notes', 5_000);
-const WAVE_RATE = arg('wave-rate', 2);
+const WAVE_NOTES = arg('wave-notes', 2_000);
 /**
- * The wave's own page size: R × page size stays well under the write limit, so the wave is
- * CRM-bound and its utilisation measures the budget, not the database.
+ * R and the wave's own page size: R × page size (50 notes/s) stays well under what the test
+ * server writes with four tenants at once (86 notes/s at R = 2 × 100 on 2026-12-01, where the
+ * wave was database-bound and used 0.48 R), so the wave is CRM-bound and its utilisation
+ * measures the budget, not the database. 8 × 2,000 notes keeps ≥ 2 tenants running for minutes.
  */
-const WAVE_PAGE_SIZE = arg('wave-page-size', 100);
+const WAVE_RATE = arg('wave-rate', 1);
+const WAVE_PAGE_SIZE = arg('wave-page-size', 50);
 const ONLY = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 if (ONLY !== undefined && ONLY !== 'wave') throw new Error(`--only must be wave, got ${ONLY}`);
 /** PAGE_PREFETCH's largest value (src/config.ts): the end-to-end runs check memory there. */
@@ -150,13 +150,12 @@ async function main() {
       .updateMany({ cid: large.cid }, { $set: { status: 'completed_with_errors' } });
     const rerun = await measuredRun(ctx, crm, large, MAX_PAGE_PREFETCH);
     say('[4/7] raw write limit: the same finished documents, bulk-upserted');
-    const raw = await rawWriteLimit(db, large.companySsoId, 'contact_notes_raw_bench', false);
-    const rawWatched =
-      process.env.BENCH_CHANGE_STREAMS === 'off'
-        ? null
-        : await rawWriteLimit(db, large.companySsoId, 'contact_notes_raw_bench_watched', true);
     // The worker writes with a change stream open exactly when it wakes on change streams.
-    const writeLimit = rawWatched ?? raw;
+    const watched = process.env.BENCH_CHANGE_STREAMS !== 'off';
+    const raw = await rawWriteLimit(db, say, large.companySsoId, 'contact_notes_raw_bench', false, PAGE_SIZE);
+    const rawWatched = watched
+      ? await rawWriteLimit(db, say, large.companySsoId, 'contact_notes_raw_bench_watched', true, PAGE_SIZE)
+      : null;
     say(`[5/7] CRM scenarios, ${SCENARIO_NOTES.toLocaleString('en-US')} notes each`);
     const scenarios: ScenarioFigures[] = [];
     for (const [i, scenario] of CRM_SCENARIOS.entries()) {
@@ -165,7 +164,18 @@ async function main() {
         await measureCrmScenario(ctx, scenario, {
           notes: SCENARIO_NOTES,
           pagePrefetch: DEFAULT_PAGE_PREFETCH,
-          writeLimitDocsPerSec: writeLimit.docsPerSec,
+          // Each scenario's own write limit, measured right after its runs on the same database.
+          writeLimit: async (companySsoId) =>
+            (
+              await rawWriteLimit(
+                db,
+                say,
+                companySsoId,
+                `contact_notes_raw_${scenario.name}`,
+                watched,
+                PAGE_SIZE,
+              )
+            ).docsPerSec,
           cidBase: 9100 + 10 * i,
         }),
       );
@@ -310,70 +320,6 @@ function withDb(uri: string, dbName: string): string {
   return u.toString();
 }
 
-/** Upserts the pipeline's own output into a fresh collection with the same indexes; only writes are timed. */
-async function rawWriteLimit(
-  db: Db,
-  companySsoId: string,
-  collectionName: string,
-  withWorkerChangeStream: boolean,
-): Promise<{ docs: number; seconds: number; docsPerSec: number }> {
-  const target = db.collection<Omit<ContactNoteDoc, '_id'>>(collectionName);
-  // The same stream MongoChangeStreamNotificationChannel opens in an idle worker.
-  const stream = withWorkerChangeStream
-    ? db
-        .collection('agendaJobs')
-        .watch([{ $match: { operationType: { $in: ['insert', 'update', 'replace'] } } }], {
-          fullDocument: 'updateLookup',
-        })
-    : null;
-  stream?.on('change', () => undefined);
-  if (stream) await new Promise((resolve) => setTimeout(resolve, 1_000));
-  for (const idx of await db.collection('contact_notes').listIndexes().toArray()) {
-    if (idx.name === '_id_') continue;
-    const { key, name, unique, partialFilterExpression } = idx as {
-      key: Record<string, 1 | -1>;
-      name: string;
-      unique?: boolean;
-      partialFilterExpression?: Record<string, unknown>;
-    };
-    await target.createIndex(key, {
-      name,
-      ...(unique ? { unique } : {}),
-      ...(partialFilterExpression ? { partialFilterExpression } : {}),
-    });
-  }
-  let writeMs = 0;
-  let docs = 0;
-  let batch: AnyBulkWriteOperation<Omit<ContactNoteDoc, '_id'>>[] = [];
-  const flush = async () => {
-    const began = performance.now();
-    await target.bulkWrite(batch, { ordered: false });
-    writeMs += performance.now() - began;
-    docs += batch.length;
-    batch = [];
-  };
-  const cursor = db
-    .collection<ContactNoteDoc>('contact_notes')
-    .find({ company_sso_id: companySsoId }, { projection: { _id: 0 } });
-  for await (const doc of cursor) {
-    batch.push({
-      updateOne: {
-        filter: { company_sso_id: doc.company_sso_id, legacy_crm_note_id: doc.legacy_crm_note_id },
-        update: { $setOnInsert: doc },
-        upsert: true,
-      },
-    });
-    if (batch.length === PAGE_SIZE) await flush();
-  }
-  if (batch.length > 0) await flush();
-  await stream?.close();
-  const seconds = writeMs / 1000;
-  say(
-    `      ${Math.round(docs / seconds)} docs/s${withWorkerChangeStream ? ' (a worker change stream open)' : ''}`,
-  );
-  return { docs, seconds, docsPerSec: Math.round(docs / seconds) };
-}
-
 function printTable(r: {
   endToEnd: RunFigures;
   endToEndSmall: RunFigures;
@@ -460,7 +406,7 @@ function printScenarios(scenarios: ScenarioFigures[]) {
   say('');
   for (const row of [header, ...rows]) say(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
   say(
-    `fetch limits: ${scenarios.map((x) => `${x.name} ${x.fetchLimit.notesPerSecond} notes/s (${x.fetchLimit.inFlight} in flight), ${x.sequentialFetchLimit.notesPerSecond} (1)`).join(' · ')}; write limit ${scenarios[0]?.writeLimitDocsPerSec ?? '?'} docs/s`,
+    `fetch limits: ${scenarios.map((x) => `${x.name} ${x.fetchLimit.notesPerSecond} notes/s (${x.fetchLimit.inFlight} in flight), ${x.sequentialFetchLimit.notesPerSecond} (1)`).join(' · ')}; write limits (docs/s) ${scenarios.map((x) => `${x.name} ${x.writeLimitDocsPerSec}`).join(' · ')}`,
   );
 }
 
