@@ -65,7 +65,7 @@ export function defineMigrationJob(agenda: Agenda, deps: MigrationJobDeps): void
 }
 
 /** Resolves when Agenda emits `complete` for this job: its final state save has been attempted. */
-function jobSaved(agenda: Agenda, jobId: string): Promise<void> {
+export function jobSaved(agenda: Agenda, jobId: string): Promise<void> {
   return new Promise((resolve) => {
     const onComplete = (job: Job) => {
       if (String(job.attrs._id) !== jobId) return;

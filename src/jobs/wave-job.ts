@@ -12,7 +12,7 @@ import type { Logger } from '../logger.js';
 import type { MigrationJobQueue } from '../migration/trigger-migration.js';
 import type { WaveJobData } from '../migration/waves/wave-commands.js';
 import type { WaveSchedulerExit, WaveSchedulerOptions } from '../migration/waves/wave-scheduler.js';
-import { RetryLaterError } from './migration-job.js';
+import { jobSaved, RetryLaterError } from './migration-job.js';
 
 /** Wave schedulers one worker carries at once, besides its WORKER_CONCURRENCY runs: a scheduler only ticks. */
 export const WAVE_SCHEDULER_SLOTS = 4;
@@ -40,7 +40,7 @@ export function defineWaveJob(agenda: Agenda, deps: WaveJobDeps): void {
   agenda.define<WaveJobData>(
     WAVE_JOB_NAME,
     async (job: Job<WaveJobData>) => {
-      const saved = jobCompleted(agenda, String(job.attrs._id));
+      const saved = jobSaved(agenda, String(job.attrs._id));
       deps.running.add(saved);
       void saved.then(() => deps.running.delete(saved));
       await handle(job, deps);
@@ -52,17 +52,6 @@ export function defineWaveJob(agenda: Agenda, deps: WaveJobDeps): void {
       backoff: (ctx) => (ctx.error instanceof RetryLaterError ? ctx.error.retryInMs : null),
     },
   );
-}
-
-function jobCompleted(agenda: Agenda, jobId: string): Promise<void> {
-  return new Promise((resolve) => {
-    const onComplete = (job: Job) => {
-      if (String(job.attrs._id) !== jobId) return;
-      agenda.off('complete', onComplete);
-      resolve();
-    };
-    agenda.on('complete', onComplete);
-  });
 }
 
 async function handle(job: Job<WaveJobData>, deps: WaveJobDeps): Promise<void> {
