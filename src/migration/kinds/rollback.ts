@@ -109,6 +109,10 @@ function createRollbackStep(
 ): PageStep<StoredNoteDoc, RollbackPlan> {
   const { run } = ctx;
   let totals = addRollbackTotals(run.rollback ?? NO_ROLLBACK_TOTALS, recovered);
+  // Notes the dead worker deleted past its checkpoint are no longer in CDP, so no page will see
+  // them: the first page committed here counts them as seen, in the same checkpoint as `totals`
+  // (the source always ends with an empty page, so there is one).
+  let recoveredUnseen = recovered.notes_deleted;
   return {
     source: {
       async fetch(position) {
@@ -146,7 +150,9 @@ function createRollbackStep(
     async commit(plan) {
       const { outcome, pageTotals } = await deleteAndTally(deps, ctx, target, plan);
       totals = addRollbackTotals(totals, pageTotals);
-      return { ...outcome, runFields: { rollback: totals } };
+      const seen = outcome.seen + recoveredUnseen;
+      recoveredUnseen = 0;
+      return { ...outcome, seen, runFields: { rollback: totals } };
     },
     haltAfter: () => null,
     async finish() {

@@ -8,6 +8,7 @@
 import { BSON, ObjectId } from 'mongodb';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
+import type { AttachmentObjectRemover } from '../../../src/attachments/s3-attachment-store.js';
 import { seedCdp } from '../../../src/crm/fake/cdp-seed.js';
 import { FAKE_CRM_DEFAULT_AUTH, type FakeCrm } from '../../../src/crm/fake/fake-crm-server.js';
 import { resolveFakeTenant } from '../../../src/crm/fake/fake-tenant-options.js';
@@ -53,6 +54,7 @@ const RACE = {
 };
 
 const STALE = { ...RACE, cid: '8904', companySsoId: 'co-stale', seed: 8 };
+const TAKEOVER = { ...MAIN, cid: '8905', companySsoId: 'co-takeover', seed: 9 };
 
 let crm: FakeCrm;
 let s3: TestS3;
@@ -60,11 +62,11 @@ let real: RealAttachments;
 let api: ApiUnderTest;
 
 beforeAll(async () => {
-  crm = await startTrackedFakeCrm({ tenants: [MAIN, OTHER, RACE, STALE] }, 'file');
+  crm = await startTrackedFakeCrm({ tenants: [MAIN, OTHER, RACE, STALE, TAKEOVER] }, 'file');
   s3 = await startTestS3();
   real = createRealAttachments(s3, crm.port);
   api = await startApi(t, { scope: 'file' });
-  for (const tenant of [MAIN, OTHER, RACE, STALE]) await seedCdp(t.db, resolveFakeTenant(tenant));
+  for (const tenant of [MAIN, OTHER, RACE, STALE, TAKEOVER]) await seedCdp(t.db, resolveFakeTenant(tenant));
 });
 
 afterAll(async () => {
@@ -74,7 +76,10 @@ afterAll(async () => {
   await s3.stop();
 });
 
-function harness(hooks?: Parameters<typeof createRunHarness>[0]['hooks']) {
+function harness(
+  hooks?: Parameters<typeof createRunHarness>[0]['hooks'],
+  attachmentObjects: AttachmentObjectRemover = real.attachmentObjects,
+) {
   return createRunHarness({
     repos: t.repos,
     extractor: createHttpCrmNotesExtractor({
@@ -87,7 +92,7 @@ function harness(hooks?: Parameters<typeof createRunHarness>[0]['hooks']) {
     pageSize: PAGE_SIZE,
     attachments: real.attachments,
     vetAttachments: real.vetAttachments,
-    attachmentObjects: real.attachmentObjects,
+    attachmentObjects,
     ...(hooks ? { hooks } : {}),
   });
 }
@@ -319,5 +324,49 @@ describe('rollback of one run (#14)', () => {
     expect(await h.execute(res.json.run_id)).toEqual({ kind: 'lease-lost' });
     expect(await notesOf({ company_sso_id: STALE.companySsoId })).toEqual(before);
     expect((await t.repos.runs.get(res.json.run_id))?.rollback_intents).toBeUndefined();
+  });
+
+  it('counts the notes of a page whose worker deleted them and lost its lease before the checkpoint: the next worker finishes their objects and every count is exact', async () => {
+    await harness().enableFlag(TAKEOVER.cid);
+    const target = await migrate(harness(), TAKEOVER);
+    const notes = await notesOfRun(TAKEOVER.companySsoId, target._id);
+    const objects = notes.reduce((n, note) => n + note.attachments.length, 0);
+    expect(objects).toBeGreaterThan(0);
+    // Worker A's second page: its intents are written and its notes deleted; while it deletes
+    // their objects its lease expires and worker B takes the run over and finishes it.
+    let calls = 0;
+    let b: Promise<unknown> | undefined;
+    let runId = '';
+    const remover: AttachmentObjectRemover = {
+      async deleteObjects(keys, signal) {
+        calls++;
+        if (calls === 2 && !b) {
+          await t.collections.locks.updateOne(
+            { _id: TAKEOVER.cid },
+            { $set: { expires_at: new Date(Date.now() - 1) } },
+          );
+          b = h.execute(runId, 'worker-b');
+          await b;
+          return;
+        }
+        await real.attachmentObjects.deleteObjects(keys, signal);
+      },
+    };
+    const h = harness(undefined, remover);
+    const res = await call(api, 'POST', `/private/notes/migration/runs/${target._id}/rollback`, { body: {} });
+    runId = res.json.run_id as string;
+    expect(await h.execute(runId, 'worker-a')).toEqual({ kind: 'lease-lost' });
+    expect(await b).toEqual({ kind: 'finished', status: 'completed_success' });
+    const run = (await t.repos.runs.get(runId))!;
+    expect(run).toMatchObject({
+      owner: 'worker-b',
+      notes_total: target.notes_migrated,
+      notes_processed: target.notes_migrated,
+      progress_pct: 100,
+      rollback: { notes_deleted: target.notes_migrated, notes_kept: 0, objects_deleted: objects },
+      rollback_intents: null,
+    });
+    expect(await notesOf({ company_sso_id: TAKEOVER.companySsoId })).toEqual([]);
+    expect(await keysUnder(TAKEOVER.companySsoId)).toEqual([]);
   });
 });

@@ -214,6 +214,8 @@ describe('rollback kind: one page through the step', () => {
     const { outcome } = await onePage(h);
     expect(h.deletedKeys.slice(0, 2)).toEqual(['co/1/a', 'co/2/a']);
     expect(outcome.runFields).toEqual({ rollback: { notes_deleted: 3, notes_kept: 0, objects_deleted: 3 } });
+    // Notes 1 and 2 are gone, so no page sees them: the first page counts them as seen.
+    expect(outcome.seen).toBe(3);
   });
 
   it('does not count intents its checkpoint already holds, nor those of an earlier failed rollback, but finishes their objects', async () => {
@@ -236,5 +238,6 @@ describe('rollback kind: one page through the step', () => {
     const { outcome } = await onePage(h, note(7)._id.toHexString());
     expect(h.deletedKeys.sort()).toEqual(['co/7/a', 'co/8/a']);
     expect(outcome.runFields).toEqual({ rollback: { notes_deleted: 0, notes_kept: 0, objects_deleted: 0 } });
+    expect(outcome.seen).toBe(0);
   });
 });
