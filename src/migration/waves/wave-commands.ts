@@ -161,7 +161,7 @@ function newWaveDoc(id: string, input: NewWave, now: Date): WaveDoc {
     canary: input.canary,
     max_parallel_tenants: input.maxParallelTenants,
     stop_after_failed_tenants: input.stopAfterFailedTenants,
-    members: input.members.map(newMember),
+    members: input.members.map(newWaveMember),
     active_cids: input.members.map((m) => m.cid),
     generation: 1,
     scheduler: { owner: null, epoch: 0, expires_at: now, generation: 0 },
@@ -175,7 +175,8 @@ function newWaveDoc(id: string, input: NewWave, now: Date): WaveDoc {
   };
 }
 
-function newMember(m: { cid: string; companySsoId: string }): WaveMemberDoc {
+/** A member as a wave starts it: pending, never tried, no run. */
+export function newWaveMember(m: { cid: string; companySsoId: string }): WaveMemberDoc {
   return {
     cid: m.cid,
     company_sso_id: m.companySsoId,

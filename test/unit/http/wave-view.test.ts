@@ -1,33 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
-import type { WaveDoc, WaveMemberDoc } from '../../../src/db/documents.js';
+import type { WaveDoc } from '../../../src/db/documents.js';
 import { toWaveSummary, toWaveView } from '../../../src/http/wave-view.js';
+import { makeWaveMember } from '../../fixtures/builders.js';
 
 const at = new Date('2026-12-01T10:00:00.000Z');
 
-function member(overrides: Partial<WaveMemberDoc>): WaveMemberDoc {
-  return {
-    cid: '1',
-    company_sso_id: 'co-1',
-    state: 'pending',
-    canary: false,
-    run_id: null,
-    run_ids: [],
-    attempts: 0,
-    attempt_generation: 0,
-    reason: null,
-    retry_at: null,
-    diagnosis: null,
-    progress_pct: 0,
-    notes_processed: 0,
-    notes_total: null,
-    notes_per_s: null,
-    crm_rate_limited: null,
-    started_at: null,
-    finished_at: null,
-    ...overrides,
-  };
-}
+const member = makeWaveMember;
 
 function wave(overrides: Partial<WaveDoc> = {}): WaveDoc {
   return {

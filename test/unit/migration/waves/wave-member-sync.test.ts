@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { DiagnosisDoc, WaveMemberDoc, WouldHaltDoc } from '../../../../src/db/documents.js';
 import { emptyForecast } from '../../../../src/migration/forecast.js';
 import { diagnosisOf, memberChangesFromRun } from '../../../../src/migration/waves/wave-member-sync.js';
-import { makeRun } from '../../../fixtures/builders.js';
+import { makeRun, makeWaveMember } from '../../../fixtures/builders.js';
 
 const cause: DiagnosisDoc = {
   reason_code: 'CONTACT_NOT_MAPPED',
@@ -33,26 +33,14 @@ const wouldHalt: WouldHaltDoc = {
   },
 };
 
-const starting: WaveMemberDoc = {
+const starting: WaveMemberDoc = makeWaveMember({
   cid: '100',
   company_sso_id: 'company-1',
   state: 'starting',
   canary: true,
   run_id: 'run-1',
-  run_ids: [],
-  attempts: 0,
   attempt_generation: 1,
-  reason: null,
-  retry_at: null,
-  diagnosis: null,
-  progress_pct: 0,
-  notes_processed: 0,
-  notes_total: null,
-  notes_per_s: null,
-  crm_rate_limited: null,
-  started_at: null,
-  finished_at: null,
-};
+});
 
 describe('a wave member from its run', () => {
   it("takes a halted run's diagnosis, halt reason and failure rate", () => {

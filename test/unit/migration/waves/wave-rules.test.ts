@@ -2,30 +2,9 @@ import { describe, expect, it } from 'vitest';
 
 import type { WaveDoc, WaveMemberDiagnosisDoc, WaveMemberDoc } from '../../../../src/db/documents.js';
 import { canaryGateOf, isWaiting, planWave } from '../../../../src/migration/waves/wave-rules.js';
+import { makeWaveMember } from '../../../fixtures/builders.js';
 
-function member(overrides: Partial<WaveMemberDoc> = {}): WaveMemberDoc {
-  return {
-    cid: '1',
-    company_sso_id: 'co-1',
-    state: 'pending',
-    canary: false,
-    run_id: null,
-    run_ids: [],
-    attempts: 0,
-    attempt_generation: 0,
-    reason: null,
-    retry_at: null,
-    diagnosis: null,
-    progress_pct: 0,
-    notes_processed: 0,
-    notes_total: null,
-    notes_per_s: null,
-    crm_rate_limited: null,
-    started_at: null,
-    finished_at: null,
-    ...overrides,
-  };
-}
+const member = makeWaveMember;
 
 function wave(members: Partial<WaveMemberDoc>[], overrides: Partial<WaveDoc> = {}): WaveDoc {
   const now = new Date(0);
