@@ -8,7 +8,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seedCdp } from '../../src/crm/fake/cdp-seed.js';
 import type { FakeCrm } from '../../src/crm/fake/fake-crm-server.js';
 import { resolveFakeTenant } from '../../src/crm/fake/fake-tenant-options.js';
-import type { FakeTenantPlan } from '../../src/crm/fake/fake-tenant-plan.js';
 import type { RunDoc } from '../../src/db/documents.js';
 import { MIGRATION_FLAG } from '../../src/domain.js';
 import { createAgenda } from '../../src/jobs/agenda-factory.js';
@@ -19,6 +18,7 @@ import { triggerMigration, type TriggerRequest } from '../../src/migration/trigg
 import { makeConfigStamp } from '../fixtures/builders.js';
 import { spawnWorker, type WorkerProcess } from '../helpers/cli-process.js';
 import { startTestS3, type TestS3 } from '../helpers/embedded-s3.js';
+import { expectExactOutcome } from '../helpers/exact-outcome.js';
 import { startTrackedFakeCrm } from '../helpers/fake-crm.js';
 import { serviceEnvFor } from '../helpers/service-env.js';
 import { useTestDb } from '../helpers/test-db.js';
@@ -105,40 +105,6 @@ async function trigger(
 
 const terminal = (r: RunDoc | null) => !!r && r.status !== 'in_progress';
 
-/** Everything the run reports agrees with the database and with what the generator planted. */
-async function expectExactOutcome(run: RunDoc, plan: FakeTenantPlan, companySsoId: string) {
-  const notes = t.collections.contactNotes;
-  const dupes = await notes
-    .aggregate([
-      { $match: { company_sso_id: companySsoId } },
-      { $group: { _id: '$legacy_crm_note_id', n: { $sum: 1 } } },
-      { $match: { n: { $gt: 1 } } },
-    ])
-    .toArray();
-  expect(dupes).toEqual([]);
-  const inCdp = await notes.countDocuments({
-    company_sso_id: companySsoId,
-    legacy_crm_note_id: { $exists: true },
-  });
-  expect(inCdp).toBe(plan.expectedMigrated);
-  expect(run).toMatchObject({
-    notes_total: plan.notesTotal,
-    notes_processed: plan.notesTotal,
-    notes_migrated: plan.expectedMigrated,
-    notes_skipped: 0,
-    notes_failed: plan.expectedFailed,
-    out_of_scope_count: plan.outOfScope,
-    closure: { balanced: true },
-  });
-  const failures = t.collections.failures;
-  expect(await failures.countDocuments({ run_id: run._id, severity: 'failure' })).toBe(plan.expectedFailed);
-  const byReason = await t.repos.failures.countByReason(run._id);
-  for (const [code, n] of Object.entries(plan.failures))
-    expect(byReason[code as keyof typeof byReason] ?? 0, code).toBe(n);
-  for (const [code, n] of Object.entries(plan.warnings))
-    expect(byReason[code as keyof typeof byReason] ?? 0, code).toBe(n);
-}
-
 describe('a worker killed mid-run', () => {
   it('is replaced by a new worker that finishes the run: no duplicates, nothing missing, counters equal the database', async () => {
     const { cid, companySsoId } = tenants[0]!;
@@ -167,7 +133,7 @@ describe('a worker killed mid-run', () => {
     expect(run?.status).toBe('completed_success');
     expect(run?.owner).toContain(`:${b.pid}:`);
     expect(run?.lease_epoch).toBeGreaterThan(atKill!.lease_epoch);
-    await expectExactOutcome(run!, crm.plan(cid), companySsoId);
+    await expectExactOutcome(t, run!, crm.plan(cid), companySsoId);
     expect(run?.match_pct).toBeCloseTo(crm.plan(cid).expectedMatchPct!, 4);
     expect(await t.repos.locks.get(cid)).toBeNull();
   });
@@ -206,7 +172,7 @@ describe('a worker paused past its lease', () => {
     await a.stop();
     await b.stop();
     expect(run?.status).toBe('completed_success');
-    await expectExactOutcome(run!, crm.plan(cid), companySsoId);
+    await expectExactOutcome(t, run!, crm.plan(cid), companySsoId);
   });
 });
 
@@ -254,7 +220,7 @@ describe('a worker stopped with SIGTERM (a rolling deploy)', () => {
     await b.stop();
     expect(run?.owner).toContain(`:${b.pid}:`);
     expect(run?.status).toBe('completed_success');
-    await expectExactOutcome(run!, crm.plan(cid), companySsoId);
+    await expectExactOutcome(t, run!, crm.plan(cid), companySsoId);
   });
 });
 

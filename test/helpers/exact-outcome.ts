@@ -1,7 +1,7 @@
 /**
  * The crash test's check of a finished run, for any test that migrates a fake tenant end to end:
  * no duplicate in CDP, exactly the planted notes migrated, counters and failure records equal to
- * what the generator planted (test/e2e/worker-crash.test.ts has the same check inline).
+ * what the generator planted.
  */
 import { expect } from 'vitest';
 
