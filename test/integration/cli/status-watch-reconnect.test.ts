@@ -11,39 +11,17 @@ import { describe, expect, it } from 'vitest';
 import { createApiClient } from '../../../src/cli/api-client.js';
 import { EXIT } from '../../../src/cli/cli-io.js';
 import { createProgram } from '../../../src/cli/program.js';
-import type { CrmNote } from '../../../src/crm/crm-note.js';
-import type { NormalizeHtml } from '../../../src/migration/pipeline-ports.js';
-import { makeCreatorUser, makeCrmNote } from '../../fixtures/builders.js';
 import { API_PASSWORD, API_USER, startApi } from '../../helpers/api-server.js';
 import { type CuttingProxy, startCuttingProxy } from '../../helpers/cutting-proxy.js';
-import { createMemoryCrm } from '../../helpers/memory-crm.js';
-import { createRunHarness } from '../../helpers/run-harness.js';
+import { createMappedTenant } from '../../helpers/mapped-tenant.js';
 import { useTestDb } from '../../helpers/test-db.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 const t = useTestDb(import.meta.url);
-const passThrough: NormalizeHtml = (html) => ({ ok: true, html, hasVisibleText: true });
 let cidSeq = 7800;
 
-async function tenant(count: number) {
-  const cid = String(cidSeq++);
-  const notes: CrmNote[] = Array.from({ length: count }, (_, i) =>
-    makeCrmNote({ id: String(i + 1), crmPersonId: String(9000 + i), creatorId: '7' }),
-  );
-  await t.collections.contacts.insertMany(
-    notes.map((n, i) => ({
-      _id: `${cid}-c${i}`,
-      company_sso_id: `co-${cid}`,
-      crm_data: { id: n.crmPersonId! },
-    })),
-  );
-  // The notes' creator has an SSO user: without one every note is migrated with a warning and the
-  // run halts on MAX_WARNING_RATE (#13).
-  await t.collections.users.insertOne(makeCreatorUser(`co-${cid}`));
-  const crm = createMemoryCrm(notes);
-  const h = createRunHarness({ repos: t.repos, extractor: crm, normalizeHtml: passThrough, pageSize: 3 });
-  await h.enableFlag(cid);
-  return { cid, crm, h };
+function tenant(count: number) {
+  return createMappedTenant(t, String(cidSeq++), count);
 }
 
 /** On page 3 (pages 1-2 written), cut every connection and wait until the client is back. */

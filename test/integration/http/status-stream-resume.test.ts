@@ -5,44 +5,23 @@
  */
 import { describe, expect, inject, it } from 'vitest';
 
-import type { CrmNote } from '../../../src/crm/crm-note.js';
 import type { StatusFeedKind } from '../../../src/http/run-status-feed.js';
 import { statusEventId } from '../../../src/http/sse-event-id.js';
 import { toStatusView } from '../../../src/http/status-view.js';
-import type { NormalizeHtml } from '../../../src/migration/pipeline-ports.js';
-import { makeCreatorUser, makeCrmNote, makeRun } from '../../fixtures/builders.js';
+import { makeRun } from '../../fixtures/builders.js';
 import { type ApiUnderTest, metricValue, startApi } from '../../helpers/api-server.js';
-import { createMemoryCrm } from '../../helpers/memory-crm.js';
-import { createRunHarness } from '../../helpers/run-harness.js';
+import { createMappedTenant } from '../../helpers/mapped-tenant.js';
 import { openSse, type SseClient } from '../../helpers/sse-client.js';
 import { useTestDb } from '../../helpers/test-db.js';
 import { waitFor } from '../../helpers/wait-for.js';
 
 const t = useTestDb(import.meta.url);
 const caps = inject('caps');
-const passThrough: NormalizeHtml = (html) => ({ ok: true, html, hasVisibleText: true });
 const streamPath = (cid: string) => `/private/notes/migration/status/stream?cid=${cid}`;
 let cidSeq = 7600;
 
-async function tenant(count: number) {
-  const cid = String(cidSeq++);
-  const notes: CrmNote[] = Array.from({ length: count }, (_, i) =>
-    makeCrmNote({ id: String(i + 1), crmPersonId: String(9000 + i), creatorId: '7' }),
-  );
-  await t.collections.contacts.insertMany(
-    notes.map((n, i) => ({
-      _id: `${cid}-c${i}`,
-      company_sso_id: `co-${cid}`,
-      crm_data: { id: n.crmPersonId! },
-    })),
-  );
-  // The notes' creator has an SSO user: without one every note is migrated with a warning and the
-  // run halts on MAX_WARNING_RATE (#13).
-  await t.collections.users.insertOne(makeCreatorUser(`co-${cid}`));
-  const crm = createMemoryCrm(notes);
-  const h = createRunHarness({ repos: t.repos, extractor: crm, normalizeHtml: passThrough, pageSize: 3 });
-  await h.enableFlag(cid);
-  return { cid, crm, h };
+function tenant(count: number) {
+  return createMappedTenant(t, String(cidSeq++), count);
 }
 
 const terminalStatuses = (clients: SseClient[]) =>
